@@ -1,0 +1,4 @@
+export * from './gen/orchestrator/v1/envelope_pb';
+export * from './gen/orchestrator/v1/options_pb';
+export * from './gen/orchestrator/coordination/v1/agents_pb';
+export * from './registry';

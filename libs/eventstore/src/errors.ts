@@ -1,0 +1,50 @@
+/** Base class of errors thrown by event store adapters. `code` is stable; match on it or use the predicates. */
+export abstract class EventStoreError extends Error {
+  abstract readonly code: string;
+}
+
+/** Thrown by `append` when the stream is not at the expected version. */
+export class WrongExpectedVersionError extends EventStoreError {
+  override readonly name = 'WrongExpectedVersionError';
+  readonly code = 'wrong_expected_version';
+  constructor(
+    readonly streamId: string,
+    readonly expected: bigint | string,
+    readonly actual: bigint,
+  ) {
+    super(`stream ${streamId} is at version ${actual}, expected ${String(expected)}`);
+  }
+}
+
+/** Thrown by `append` when some (not all) event ids already exist, or exist in another stream or order. */
+export class IdempotencyConflictError extends EventStoreError {
+  override readonly name = 'IdempotencyConflictError';
+  readonly code = 'idempotency_conflict';
+  constructor(
+    readonly streamId: string,
+    readonly eventIds: readonly string[],
+    detail: string,
+  ) {
+    super(`append to ${streamId} reuses event ids of another append: ${detail}`);
+  }
+}
+
+/** Thrown for an append the store refuses outright (empty batch, invalid stream id or event). */
+export class InvalidAppendError extends EventStoreError {
+  override readonly name = 'InvalidAppendError';
+  readonly code = 'invalid_append';
+}
+
+/** Thrown when the store is closed or cannot be reached; the operation may be retried. */
+export class EventStoreUnavailableError extends EventStoreError {
+  override readonly name = 'EventStoreUnavailableError';
+  readonly code = 'unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const isWrongExpectedVersion = (e: unknown): e is WrongExpectedVersionError =>
+  e instanceof WrongExpectedVersionError;
+export const isIdempotencyConflict = (e: unknown): e is IdempotencyConflictError =>
+  e instanceof IdempotencyConflictError;

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+
+/** PostgreSQL used by integration tests (trust auth, database `test`). */
+export const testDatabaseUrl = (): string =>
+  process.env['ORCH_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** NATS server with JetStream used by integration tests. */
+export const testNatsUrl = (): string => process.env['ORCH_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+/**
+ * A name no other test run uses: a lowercase identifier safe for PostgreSQL schemas,
+ * JetStream stream/consumer names and subject tokens. Tests running in parallel
+ * (Jest workers, CI re-runs) stay out of each other's way by namespacing with it.
+ */
+export const uniqueName = (prefix: string): string =>
+  `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  {
+    timeoutMs = 10_000,
+    intervalMs = 25,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
