@@ -1,0 +1,17 @@
+/** Header names carried by commands and events on NATS. */
+export const Headers = {
+  /** JetStream de-duplication id; the relay sets it to the eventId. */
+  msgId: 'Nats-Msg-Id',
+  eventType: 'Orch-Event-Type',
+  globalPosition: 'Orch-Global-Position',
+  streamId: 'Orch-Stream-Id',
+  streamVersion: 'Orch-Stream-Version',
+  correlationId: 'Orch-Correlation-Id',
+  causationId: 'Orch-Causation-Id',
+  /** Set to `json` when the payload is raw JSON because no proto message is known for the type. */
+  payloadEncoding: 'Orch-Payload-Encoding',
+  /** Why a message was dead-lettered. */
+  deadLetterReason: 'Orch-Dead-Letter-Reason',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+} as const;

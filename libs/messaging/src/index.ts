@@ -1,0 +1,3 @@
+export * from './codec';
+export * from './headers';
+export * from './naming';
