@@ -1,0 +1,19 @@
+// The services the stack runs, in start order, with their ports. Shared by the stack runner
+// and docs; k8s/ and docker-compose.yml mirror it.
+export const services = [
+  {
+    name: 'coordination',
+    entry: 'services/coordination/dist/main.js',
+    ready: (env) => `http://127.0.0.1:${env.COORDINATION_OPS_PORT}/health/ready`,
+  },
+  {
+    name: 'gateway',
+    entry: 'services/gateway/dist/main.js',
+    ready: (env) => `http://127.0.0.1:${env.GATEWAY_PORT}/health/ready`,
+  },
+];
+
+export const defaultPorts = {
+  GATEWAY_PORT: '8080',
+  COORDINATION_OPS_PORT: '9101',
+};
