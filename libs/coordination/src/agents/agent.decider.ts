@@ -4,6 +4,7 @@ import {
   NotFoundError,
   ValidationError,
   assertNever,
+  rfc3339,
   type Decider,
   type FieldProblem,
 } from '@orch/domain-kit';
@@ -82,7 +83,7 @@ const profileOf = (c: RegisterAgent): AgentProfile => ({
   },
   labels: { ...c.labels },
   agentType: c.agentType,
-  registeredAt: c.at.toISOString(),
+  registeredAt: rfc3339(c.at),
 });
 
 /** The same registration, ignoring when it was made: a retry of a command that already succeeded. */
@@ -118,7 +119,7 @@ function deregister(c: DeregisterAgent, state: AgentState): AgentEvent[] {
       return [
         {
           type: 'AgentDeregistered',
-          data: { agentId: c.agentId, reason: c.reason, deregisteredAt: c.at.toISOString() },
+          data: { agentId: c.agentId, reason: c.reason, deregisteredAt: rfc3339(c.at) },
         },
       ];
     default:

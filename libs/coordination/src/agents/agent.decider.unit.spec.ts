@@ -33,7 +33,7 @@ const registered: AgentEvent = {
     cost: register.cost,
     labels: { team: 'core' },
     agentType: 'coder',
-    registeredAt: '2026-11-21T10:00:00.000Z',
+    registeredAt: '2026-11-21T10:00:00Z',
   },
 };
 const given = spec(agentDecider).given;
@@ -93,7 +93,7 @@ describe('a registered agent', () => {
       .then([
         {
           type: 'AgentDeregistered',
-          data: { agentId: 'a1', reason: 'retired', deregisteredAt: at.toISOString() },
+          data: { agentId: 'a1', reason: 'retired', deregisteredAt: '2026-11-21T10:00:00Z' },
         },
       ]));
 });
@@ -101,7 +101,7 @@ describe('a registered agent', () => {
 describe('a deregistered agent', () => {
   const deregistered: AgentEvent = {
     type: 'AgentDeregistered',
-    data: { agentId: 'a1', reason: 'retired', deregisteredAt: at.toISOString() },
+    data: { agentId: 'a1', reason: 'retired', deregisteredAt: '2026-11-21T10:00:00Z' },
   };
   it('cannot be registered again under the same id', () =>
     given([registered, deregistered]).when(register).thenThrows(IllegalStateError));

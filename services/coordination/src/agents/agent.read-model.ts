@@ -1,0 +1,89 @@
+import type { AgentDocument } from '@orch/coordination';
+import type { DataSource, EntityManager } from 'typeorm';
+import { AgentRow } from './agent.entity';
+
+export const toDocument = (row: AgentRow): AgentDocument => ({
+  id: row.id,
+  name: row.name,
+  provider: row.provider,
+  model: row.model,
+  status: row.status as AgentDocument['status'],
+  activeTasks: row.activeTasks,
+  capabilities: row.capabilities,
+  circuit: row.circuit as AgentDocument['circuit'],
+  maxConcurrency: row.maxConcurrency,
+  cost: { per1kInputTokensUsd: row.costPer1kInput, per1kOutputTokensUsd: row.costPer1kOutput },
+  labels: row.labels,
+  agentType: row.agentType,
+  registeredAt: row.registeredAt.toISOString(),
+  version: row.version,
+});
+
+const toRow = (doc: AgentDocument, registeredPosition: string): AgentRow =>
+  Object.assign(new AgentRow(), {
+    id: doc.id,
+    name: doc.name,
+    provider: doc.provider,
+    model: doc.model,
+    status: doc.status,
+    activeTasks: doc.activeTasks,
+    capabilities: [...doc.capabilities],
+    circuit: doc.circuit,
+    maxConcurrency: doc.maxConcurrency,
+    costPer1kInput: doc.cost.per1kInputTokensUsd,
+    costPer1kOutput: doc.cost.per1kOutputTokensUsd,
+    labels: { ...doc.labels },
+    agentType: doc.agentType,
+    registeredAt: new Date(doc.registeredAt),
+    registeredPosition,
+    version: doc.version,
+  });
+
+/** The agent's row with a lock for the rest of the transaction, or undefined. */
+export async function loadForUpdate(em: EntityManager, id: string): Promise<AgentRow | undefined> {
+  const row = await em
+    .getRepository(AgentRow)
+    .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  return row ?? undefined;
+}
+
+export async function saveAgent(
+  em: EntityManager,
+  doc: AgentDocument,
+  registeredPosition: string,
+): Promise<void> {
+  await em.getRepository(AgentRow).save(toRow(doc, registeredPosition));
+}
+
+export async function findAgent(ds: DataSource, id: string): Promise<AgentDocument | undefined> {
+  const row = await ds.getRepository(AgentRow).findOneBy({ id });
+  return row ? toDocument(row) : undefined;
+}
+
+/** An opaque cursor: the registration position of the last agent of the previous page. */
+const encodeCursor = (position: string): string => Buffer.from(`p:${position}`).toString('base64url');
+export function decodeCursor(cursor: string): string | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^p:\d{1,19}$/.test(text) ? text.slice(2) : undefined;
+}
+
+/** One page of agents in registration order. `after` is a decoded cursor. */
+export async function listAgents(
+  ds: DataSource,
+  limit: number,
+  after: string | undefined,
+): Promise<{ items: AgentDocument[]; nextCursor: string | undefined }> {
+  const query = ds
+    .getRepository(AgentRow)
+    .createQueryBuilder('a')
+    .orderBy('a.registered_position', 'ASC')
+    .limit(limit + 1);
+  if (after !== undefined) query.where('a.registered_position > :after', { after });
+  const rows = await query.getMany();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toDocument),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.registeredPosition) : undefined,
+  };
+}

@@ -1,0 +1,44 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/** The schema the DataSource was configured with (tests use a unique one per run). */
+const schemaOf = (q: QueryRunner): string => {
+  const schema = (q.connection.options as { schema?: string }).schema;
+  if (!schema) throw new Error('the coordination DataSource needs an explicit schema');
+  return schema;
+};
+
+export class CreateAgents1763700000000 implements MigrationInterface {
+  name = 'CreateAgents1763700000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    const s = schemaOf(q);
+    await q.query(`
+      CREATE TABLE "${s}"."agents" (
+        "id" text PRIMARY KEY,
+        "name" text NOT NULL,
+        "provider" text NOT NULL,
+        "model" text NOT NULL,
+        "status" text NOT NULL,
+        "active_tasks" int NOT NULL DEFAULT 0,
+        "capabilities" jsonb NOT NULL,
+        "circuit" text NOT NULL,
+        "max_concurrency" int NOT NULL,
+        "cost_per_1k_input" double precision NOT NULL,
+        "cost_per_1k_output" double precision NOT NULL,
+        "labels" jsonb NOT NULL,
+        "agent_type" text NOT NULL,
+        "registered_at" timestamptz NOT NULL,
+        "registered_position" bigint NOT NULL,
+        "version" int NOT NULL
+      )`);
+    await q.query(
+      `CREATE UNIQUE INDEX "agents_registered_position" ON "${s}"."agents" ("registered_position")`,
+    );
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "${schemaOf(q)}"."agents"`);
+  }
+}
+
+export const coordinationMigrations = [CreateAgents1763700000000];
