@@ -41,8 +41,12 @@ export class EventDecodeError extends Error {
  * Encodes a stored event as the EventEnvelope the relay publishes. The payload is packed as
  * `google.protobuf.Any` when proto/ declares the type; otherwise the JSON is carried as bytes
  * and `json` is returned as the encoding, so an unknown type never blocks the relay.
+ * `options.json` forces the JSON form (the relay uses it for data the proto message rejects).
  */
-export function encodeRecordedEvent(event: RecordedEvent): { bytes: Uint8Array; encoding: 'proto' | 'json' } {
+export function encodeRecordedEvent(
+  event: RecordedEvent,
+  options: { json?: boolean } = {},
+): { bytes: Uint8Array; encoding: 'proto' | 'json' } {
   const info = findEventType(event.type);
   const meta = event.metadata;
   const envelope = create(EventEnvelopeSchema, {
@@ -69,7 +73,7 @@ export function encodeRecordedEvent(event: RecordedEvent): { bytes: Uint8Array; 
         : {}),
     },
   });
-  if (info && info.schemaVersion === event.schemaVersion) {
+  if (info && info.schemaVersion === event.schemaVersion && !options.json) {
     const payload = fromJson(info.schema, event.data as JsonValue, { registry: protoRegistry });
     envelope.payload = anyPack(info.schema, payload);
     return { bytes: toBinary(EventEnvelopeSchema, envelope), encoding: 'proto' };
@@ -101,7 +105,7 @@ export function decodeEventMessage(bytes: Uint8Array): DecodedEvent {
     payload = anyUnpack(any, protoRegistry);
     if (!payload) throw new EventDecodeError(`unknown payload type ${any.typeUrl}`);
     const schema = protoRegistry.getMessage(payload.$typeName);
-    data = schema ? toJson(schema, payload, { registry: protoRegistry }) : null;
+    data = schema ? toJson(schema, payload, { registry: protoRegistry, alwaysEmitImplicit: true }) : null;
   }
   return {
     eventId: m.eventId,

@@ -13,6 +13,8 @@ export interface Naming {
   eventSubject(service: string, type: string): string;
   /** Every event subject: `events.>`. */
   readonly allEvents: string;
+  /** Every dead-letter subject: `dlq.>`. */
+  readonly allDeadLetters: string;
   /** `cmd.<service>.<name>`. */
   commandSubject(service: string, name: string): string;
   /** `dlq.<service>.<consumer>`. */
@@ -36,6 +38,7 @@ export function naming(namespace = ''): Naming {
     deadLetterStream: `${streamPrefix}DLQ`,
     eventSubject: (service, type) => `${p}events.${service}.${type}`,
     allEvents: `${p}events.>`,
+    allDeadLetters: `${p}dlq.>`,
     commandSubject: (service, name) => `${p}cmd.${service}.${name}`,
     deadLetterSubject: (service, consumer) => `${p}dlq.${service}.${consumer}`,
     durableName: (service, consumer) => `${service}-${consumer}`,

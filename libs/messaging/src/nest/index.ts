@@ -1,0 +1,5 @@
+export * from './decorators';
+export * from './messaging.module';
+export * from './messaging.service';
+export * from './options';
+export * from './tokens';
