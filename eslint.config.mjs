@@ -66,6 +66,12 @@ export default tseslint.config(
     },
   },
   {
+    // NestJS resolves constructor dependencies from emitted decorator metadata, which needs
+    // the value import of each injected class: `import type` would silently break injection.
+    files: ['services/**/*.ts'],
+    rules: { '@typescript-eslint/consistent-type-imports': 'off' },
+  },
+  {
     // CLIs, the stack runner and benchmarks talk to a person on stdout.
     files: ['infra/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'tools/**/*.ts'],
     rules: { 'no-console': 'off' },

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  GetAgentSchema,
+  ListAgentsSchema,
+  RegisterAgentSchema,
+  commandTypes,
+  type AgentPage,
+  type AgentRegistration,
+  type AgentView,
+} from '@orch/contracts';
+import { PostgresEventStore } from '@orch/eventstore';
+import { CommandBus, RemoteDomainError, naming } from '@orch/messaging';
+import { deleteStreams, testLogger } from '@orch/messaging/testing';
+import { eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
+import { Client } from 'pg';
+import { startCoordination, type CoordinationService } from './app';
+import { loadConfig } from './config';
+
+const info = (name: string) => commandTypes.get(`coordination.${name}`)!;
+const registration = (overrides: Omit<MessageInitShape<typeof RegisterAgentSchema>, '$typeName'> = {}) =>
+  create(RegisterAgentSchema, {
+    agentId: randomUUID(),
+    name: 'coder-1',
+    provider: 'openai',
+    model: 'gpt-large',
+    capabilities: [{ name: 'code', level: 0.8 }],
+    maxConcurrency: 2,
+    ...overrides,
+  });
+
+describe('the coordination service over real NATS and PostgreSQL', () => {
+  const namespace = uniqueName('coord');
+  const eventStoreSchema = uniqueName('es');
+  const schema = uniqueName('coordination');
+  let service: CoordinationService;
+  let nc: NatsConnection;
+  let bus: CommandBus;
+  const ctx = () => ({ correlationId: randomUUID(), principal: { id: 'test', role: 'admin' } });
+
+  beforeAll(async () => {
+    service = await startCoordination(
+      loadConfig({
+        DATABASE_URL: testDatabaseUrl(),
+        NATS_URL: testNatsUrl(),
+        ORCH_NAMESPACE: namespace,
+        EVENTSTORE_SCHEMA: eventStoreSchema,
+        COORDINATION_SCHEMA: schema,
+        COORDINATION_OPS_PORT: '0',
+        COORDINATION_OPS_HOST: '127.0.0.1',
+      }),
+      { logger: testLogger() },
+    );
+    nc = await connect({ servers: testNatsUrl() });
+    bus = new CommandBus(nc, naming(namespace));
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await deleteStreams(nc, naming(namespace));
+    await nc?.close();
+    const pg = new Client({ connectionString: testDatabaseUrl() });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS "${eventStoreSchema}" CASCADE`);
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.end();
+  });
+
+  it('registers an agent, records the command with the event, and serves it from the read model', async () => {
+    const command = registration({ labels: { team: 'core' } });
+    const context = ctx();
+    const reply = await bus.request<AgentRegistration>(info('RegisterAgent'), command, context);
+    expect(reply).toMatchObject({ agentId: command.agentId, streamVersion: 1n });
+
+    const store = await PostgresEventStore.create({
+      connectionString: testDatabaseUrl(),
+      schema: eventStoreSchema,
+      source: 'test',
+      migrate: false,
+    });
+    try {
+      const [event] = await store.readStream(`agent-${command.agentId}`);
+      expect(event).toMatchObject({ type: 'AgentRegistered', source: 'coordination' });
+      expect(event?.metadata).toMatchObject({
+        correlationId: context.correlationId,
+        principal: { id: 'test', role: 'admin' },
+        command: { name: 'coordination.RegisterAgent' },
+      });
+      expect(event?.metadata.causationId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(event?.metadata.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    } finally {
+      await store.close();
+    }
+
+    const view = await eventually(
+      () =>
+        bus
+          .request<AgentView>(info('GetAgent'), create(GetAgentSchema, { agentId: command.agentId }), ctx())
+          .catch(() => undefined),
+      { what: 'the agent in the read model' },
+    );
+    expect(view).toMatchObject({
+      id: command.agentId,
+      name: 'coder-1',
+      status: 'idle',
+      circuit: 'closed',
+      maxConcurrency: 2,
+      version: 1n,
+    });
+    expect(view.labels).toEqual({ team: 'core' });
+  });
+
+  it('answers a retried identical registration with the same version and no new event', async () => {
+    const command = registration();
+    await bus.request(info('RegisterAgent'), command, ctx());
+    const again = await bus.request<AgentRegistration>(info('RegisterAgent'), command, ctx());
+    expect(again.streamVersion).toBe(1n);
+  });
+
+  it('refuses a different registration under an existing id with a conflict', async () => {
+    const command = registration();
+    await bus.request(info('RegisterAgent'), command, ctx());
+    const error = await bus
+      .request(info('RegisterAgent'), create(RegisterAgentSchema, { ...command, model: 'other' }), ctx())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteDomainError);
+    expect(error).toMatchObject({ code: 'conflict' });
+  });
+
+  it('names every invalid field of a registration', async () => {
+    const error = await bus
+      .request(info('RegisterAgent'), registration({ capabilities: [], maxConcurrency: 0 }), ctx())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'validation' });
+    expect((error as RemoteDomainError).errors.map((e) => e.path)).toEqual([
+      'maxConcurrency',
+      'capabilities',
+    ]);
+  });
+
+  it('answers not_found for an unknown agent', async () => {
+    const error = await bus
+      .request(info('GetAgent'), create(GetAgentSchema, { agentId: randomUUID() }), ctx())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'not_found' });
+  });
+
+  it('pages through agents in registration order', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const command = registration({ name: `pager-${i}` });
+      ids.push(command.agentId);
+      await bus.request(info('RegisterAgent'), command, ctx());
+    }
+    const seen: string[] = [];
+    await eventually(
+      async () => {
+        seen.length = 0;
+        let cursor = '';
+        do {
+          const page = await bus.request<AgentPage>(
+            info('ListAgents'),
+            create(ListAgentsSchema, { limit: 2, cursor }),
+            ctx(),
+          );
+          seen.push(...page.items.map((a) => a.id));
+          cursor = page.nextCursor;
+        } while (cursor !== '');
+        return ids.every((id) => seen.includes(id)) ? true : undefined;
+      },
+      { what: 'all five agents listed' },
+    );
+    expect(seen.filter((id) => ids.includes(id))).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    const error = await bus
+      .request(info('ListAgents'), create(ListAgentsSchema, { cursor: 'bogus' }), ctx())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'validation' });
+  });
+
+  it('reports ready on its health endpoint once started', async () => {
+    const res = await fetch(`${service.ops.url}/health/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      checks: { postgres: { status: 'up' }, nats: { status: 'up' } },
+    });
+  });
+});

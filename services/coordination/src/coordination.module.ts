@@ -1,0 +1,63 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { PostgresEventStore, type EventStore } from '@orch/eventstore';
+import { MessagingModule, migrateMessagingSchema } from '@orch/messaging';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { AgentsHandlers } from './agents/agents.handlers';
+import { AgentsProjection } from './agents/agents.projection';
+import { openCoordinationDataSource } from './persistence/data-source';
+import { RelayLifecycle, SERVICE } from './relay.lifecycle';
+import { CLOCK, COORDINATION_OPTIONS, EVENT_STORE, PG_POOL, type CoordinationModuleOptions } from './tokens';
+
+@Module({})
+export class CoordinationModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * The coordination service. `pool` is owned by the caller (it also backs the health check).
+   * Schemas are migrated while the providers are created, before any consumer starts.
+   */
+  static forRoot(options: CoordinationModuleOptions, pool: Pool, logger: Logger): DynamicModule {
+    return {
+      module: CoordinationModule,
+      imports: [
+        MessagingModule.forRoot({
+          service: SERVICE,
+          natsUrl: options.natsUrl,
+          namespace: options.namespace,
+          logger,
+        }),
+      ],
+      providers: [
+        { provide: COORDINATION_OPTIONS, useValue: options },
+        { provide: PG_POOL, useValue: pool },
+        { provide: CLOCK, useValue: { now: () => new Date() } },
+        {
+          provide: EVENT_STORE,
+          useFactory: () =>
+            PostgresEventStore.create({ pool, schema: options.eventStoreSchema, source: SERVICE, logger }),
+        },
+        {
+          provide: DataSource,
+          useFactory: async () => {
+            const dataSource = await openCoordinationDataSource(options.databaseUrl, options.schema);
+            await migrateMessagingSchema(pool, options.schema);
+            return dataSource;
+          },
+        },
+        AgentsHandlers,
+        AgentsProjection,
+        RelayLifecycle,
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+    await this.dataSource.destroy();
+  }
+}

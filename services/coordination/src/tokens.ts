@@ -1,0 +1,20 @@
+/** Injection token of the EventStore. */
+export const EVENT_STORE = Symbol.for('orch.coordination.EventStore');
+/** Injection token of the pg Pool used by the relay and the consumer inbox. */
+export const PG_POOL = Symbol.for('orch.coordination.PgPool');
+export const CLOCK = Symbol.for('orch.coordination.Clock');
+export const COORDINATION_OPTIONS = Symbol.for('orch.coordination.options');
+
+/** Time reaches deciders only through commands; this is where adapters read it. */
+export interface Clock {
+  now(): Date;
+}
+
+export interface CoordinationModuleOptions {
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  readonly namespace: string;
+  readonly eventStoreSchema: string;
+  /** The service's own schema: read models, relay checkpoint, consumer inbox. */
+  readonly schema: string;
+}

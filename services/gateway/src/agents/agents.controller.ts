@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { create, type Message } from '@bufbuild/protobuf';
+import {
+  commandTypes,
+  GetAgentSchema,
+  ListAgentsSchema,
+  type AgentPage,
+  type AgentRegistration,
+  type AgentView,
+  type CommandTypeInfo,
+} from '@orch/contracts';
+import { CommandBus } from '@orch/messaging';
+import type { ServiceMetrics } from '@orch/observability';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { Allow, AllowOwnAgent, CurrentPrincipal, READERS } from '../auth/access';
+import type { Principal } from '../auth/principal';
+import type { GatewayConfig } from '../config';
+import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.interceptor';
+import { isValidIdempotencyKey } from '../idempotency/request-hash';
+import { KeysService } from '../keys/keys.service';
+import { ApiProblems, openApiSchema } from '../openapi/openapi';
+import { AgentKeyNotIssuedError } from '../problem/errors';
+import { GATEWAY_CONFIG, METRICS } from '../tokens';
+import { ZodPipe } from '../validation/zod.pipe';
+import { derivedUuid } from './agent-id';
+import { toAgentPageResponse, toAgentResponse, toRegisterAgent } from './agents.mapping';
+import {
+  AgentPageResponseSchema,
+  AgentRegisteredResponseSchema,
+  AgentResponseSchema,
+  ListAgentsQuerySchema,
+  RegisterAgentBodySchema,
+  type AgentPageResponse,
+  type AgentResponse,
+  type ListAgentsQuery,
+  type RegisterAgentBody,
+} from './agents.schemas';
+
+function command(name: string): CommandTypeInfo {
+  const info = commandTypes.get(name);
+  if (!info) throw new Error(`command ${name} is not declared in proto/`);
+  return info;
+}
+
+const REGISTER_AGENT = command('coordination.RegisterAgent');
+const GET_AGENT = command('coordination.GetAgent');
+const LIST_AGENTS = command('coordination.ListAgents');
+
+const AgentIdParam = z.string().min(1).max(200);
+
+/**
+ * The agents slice of the API: thin HTTP adapters over coordination's RegisterAgent, GetAgent
+ * and ListAgents. Every command carries the request's correlation id and the principal explicitly.
+ */
+@ApiTags('agents')
+@ApiBearerAuth()
+@Controller('api/agents')
+export class AgentsController {
+  constructor(
+    @Inject(CommandBus) private readonly bus: CommandBus,
+    @Inject(KeysService) private readonly keys: KeysService,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+  ) {}
+
+  /** Sends a command with the request's correlation id and principal, timing it by outcome. */
+  private async send<Res extends Message>(
+    info: CommandTypeInfo,
+    payload: Message,
+    req: FastifyRequest,
+    principal: Principal,
+    commandId?: string,
+  ): Promise<Res> {
+    const end = this.metrics.commandDuration.startTimer({ command: `${info.service}.${info.name}` });
+    try {
+      const res = await this.bus.request<Res>(info, payload, {
+        correlationId: req.id,
+        ...(commandId ? { commandId } : {}),
+        principal,
+        timeoutMs: this.config.commandTimeoutMs,
+      });
+      end({ outcome: 'ok' });
+      return res;
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      end({ outcome: typeof code === 'string' ? code : 'error' });
+      throw err;
+    }
+  }
+
+  /**
+   * Registration first, key second: a failed registration leaves no key behind; a failed key
+   * issue leaves a registered agent and a 503 the client retries with the same Idempotency-Key,
+   * which re-sends the same agent id (idempotent in coordination) and issues the key.
+   */
+  @Post()
+  @HttpCode(201)
+  @Allow('admin', 'operator')
+  @ApiOperation({ summary: 'Register an agent; returns its id and an agent-scoped API key (shown once)' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Makes a retry safe: same key, same agent',
+  })
+  @ApiBody({ schema: openApiSchema(RegisterAgentBodySchema) })
+  @ApiResponse({ status: 201, schema: openApiSchema(AgentRegisteredResponseSchema, 'output') })
+  @ApiProblems(400, 401, 403, 409, 422, 429, 502, 503, 504)
+  async register(
+    @Body(new ZodPipe(RegisterAgentBodySchema)) body: RegisterAgentBody,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyKey?: string,
+  ): Promise<z.output<typeof AgentRegisteredResponseSchema>> {
+    const retryable = idempotencyKey !== undefined && isValidIdempotencyKey(idempotencyKey);
+    const agentId = retryable ? derivedUuid(principal.id, idempotencyKey, 'agent') : randomUUID();
+    await this.send<AgentRegistration>(
+      REGISTER_AGENT,
+      toRegisterAgent(agentId, body),
+      req,
+      principal,
+      retryable ? derivedUuid(principal.id, idempotencyKey, 'command') : undefined,
+    );
+    let issued;
+    try {
+      issued = await this.keys.issueRegistrationKey(agentId, `agent ${body.name}`, principal);
+    } catch (cause) {
+      throw new AgentKeyNotIssuedError(agentId, { cause });
+    }
+    return { id: agentId, apiKey: issued.key, apiKeyId: issued.id };
+  }
+
+  @Get()
+  @Allow(...READERS)
+  @ApiOperation({ summary: 'Page through agents in registration order' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  })
+  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
+  @ApiResponse({ status: 200, schema: openApiSchema(AgentPageResponseSchema, 'output') })
+  @ApiProblems(400, 401, 403, 429, 502, 503, 504)
+  async list(
+    @Query(new ZodPipe(ListAgentsQuerySchema, 'query')) query: ListAgentsQuery,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<AgentPageResponse> {
+    const page = await this.send<AgentPage>(
+      LIST_AGENTS,
+      create(ListAgentsSchema, { limit: query.limit, cursor: query.cursor ?? '' }),
+      req,
+      principal,
+    );
+    return toAgentPageResponse(page);
+  }
+
+  @Get(':id')
+  @Allow(...READERS)
+  @AllowOwnAgent('id')
+  @ApiOperation({ summary: 'One agent (an agent key may read only its own)' })
+  @ApiResponse({ status: 200, schema: openApiSchema(AgentResponseSchema, 'output') })
+  @ApiProblems(400, 401, 403, 404, 429, 502, 503, 504)
+  async get(
+    @Param('id', new ZodPipe(AgentIdParam, { param: 'id' })) id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<AgentResponse> {
+    const view = await this.send<AgentView>(
+      GET_AGENT,
+      create(GetAgentSchema, { agentId: id }),
+      req,
+      principal,
+    );
+    return toAgentResponse(view);
+  }
+}
