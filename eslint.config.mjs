@@ -19,6 +19,7 @@ export default tseslint.config(
     ignores: [
       '**/dist/**',
       '**/node_modules/**',
+      '**/.scratch/**',
       'libs/contracts/src/gen/**',
       '.nx/**',
       'coverage/**',
