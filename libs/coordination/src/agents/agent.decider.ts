@@ -86,9 +86,17 @@ const profileOf = (c: RegisterAgent): AgentProfile => ({
   registeredAt: rfc3339(c.at),
 });
 
+/** JSON with object keys sorted, so stored (reordered) and fresh values compare equal. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 /** The same registration, ignoring when it was made: a retry of a command that already succeeded. */
 const sameRegistration = (a: AgentProfile, b: AgentProfile): boolean =>
-  JSON.stringify({ ...a, registeredAt: '' }) === JSON.stringify({ ...b, registeredAt: '' });
+  canonical({ ...a, registeredAt: '' }) === canonical({ ...b, registeredAt: '' });
 
 function register(c: RegisterAgent, state: AgentState): AgentEvent[] {
   const problems = validateRegistration(c);

@@ -82,6 +82,14 @@ describe('a registered agent', () => {
       .when({ ...register, at: new Date('2026-11-21T10:00:05Z') })
       .then([]));
 
+  it('recognises a retry whatever the key order of the recorded event', () => {
+    const d = registered.type === 'AgentRegistered' ? registered.data : undefined;
+    const reordered = Object.fromEntries(Object.entries(d!).reverse());
+    given([{ type: 'AgentRegistered', data: { ...(reordered as typeof d & object), cost: { per1kOutputTokensUsd: 0.002, per1kInputTokensUsd: 0.001 } } }])
+      .when(register)
+      .then([]);
+  });
+
   it('refuses a different registration under the same id', () =>
     given([registered])
       .when({ ...register, model: 'other' })
