@@ -57,6 +57,8 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['type:infra', 'type:contracts', 'type:domain', 'type:testing'],
             },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:infra', 'type:contracts'] },
+            // End-to-end tests wire whole services together.
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: ['type:infra', 'type:contracts', 'type:domain', 'type:testing'],

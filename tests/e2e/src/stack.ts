@@ -1,0 +1,108 @@
+import { connect } from '@nats-io/transport-node';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  startCoordination,
+  loadConfig as coordinationConfig,
+  type CoordinationService,
+} from '@orch/coordination-service';
+import { createGatewayApp, loadConfig as gatewayConfig } from '@orch/gateway';
+import { naming } from '@orch/messaging';
+import { deleteStreams, testLogger } from '@orch/messaging/testing';
+import { initTelemetry } from '@orch/observability';
+import { testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { Client } from 'pg';
+
+/** The gateway and coordination running in this process, isolated by namespace and schemas. */
+export interface TestStack {
+  /** http://127.0.0.1:<port> of the gateway. */
+  readonly baseUrl: string;
+  readonly adminKey: string;
+  readonly namespace: string;
+  readonly eventStoreSchema: string;
+  readonly gateway: NestFastifyApplication;
+  readonly coordination: CoordinationService;
+  /** fetch against the gateway with a key. */
+  call(
+    key: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  options: { spanProcessors?: readonly SpanProcessor[] } = {},
+): Promise<TestStack> {
+  const namespace = uniqueName('e2e');
+  const eventStoreSchema = uniqueName('e2e_es');
+  const coordinationSchema = uniqueName('e2e_coord');
+  const gatewaySchema = uniqueName('e2e_gw');
+  const adminKey = `orch_e2e_${uniqueName('admin')}`;
+  // Registered once for the process; both services' spans reach these processors.
+  const telemetry = initTelemetry({
+    serviceName: 'e2e',
+    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
+  });
+  const coordination = await startCoordination(
+    coordinationConfig({
+      DATABASE_URL: testDatabaseUrl(),
+      NATS_URL: testNatsUrl(),
+      ORCH_NAMESPACE: namespace,
+      EVENTSTORE_SCHEMA: eventStoreSchema,
+      COORDINATION_SCHEMA: coordinationSchema,
+      COORDINATION_OPS_PORT: '0',
+      COORDINATION_OPS_HOST: '127.0.0.1',
+    }),
+    { logger: testLogger() },
+  );
+  const gateway = await createGatewayApp(
+    {
+      ...gatewayConfig({ DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl() }),
+      dbSchema: gatewaySchema,
+      namespace,
+      adminKey,
+      openApiUi: false,
+    },
+    { logger: testLogger() },
+  );
+  await gateway.listen({ port: 0, host: '127.0.0.1' });
+  const address = gateway.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    baseUrl,
+    adminKey,
+    namespace,
+    eventStoreSchema,
+    gateway,
+    coordination,
+    call: (key, method, path, body, headers = {}) =>
+      fetch(baseUrl + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+    async close() {
+      await gateway.close();
+      await coordination.close();
+      await telemetry.shutdown();
+      const nc = await connect({ servers: testNatsUrl() });
+      await deleteStreams(nc, naming(namespace));
+      await nc.close();
+      const pg = new Client({ connectionString: testDatabaseUrl() });
+      await pg.connect();
+      for (const schema of [eventStoreSchema, coordinationSchema, gatewaySchema]) {
+        await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+      await pg.end();
+    },
+  };
+}
