@@ -23,6 +23,7 @@ import { fromErrorReply, malformedRequestReply, toErrorReply } from './error-rep
 import { CommandTimeoutError, ReplyDecodeError, ServiceUnavailableError } from './errors';
 import { Headers } from './headers';
 import type { Naming } from './naming';
+import { notify, type MessagingObserver } from './observer';
 import { extractTraceContext, injectTraceContext, SpanKind, traceparentOf, withSpan } from './tracing';
 
 /** The acting principal carried by a command. */
@@ -178,6 +179,7 @@ export class CommandServer {
     private readonly naming: Naming,
     private readonly service: string,
     private readonly logger: Logger,
+    private readonly observer: MessagingObserver = {},
   ) {}
 
   /** Serves `info` with `handler` until `close()`. */
@@ -239,6 +241,7 @@ export class CommandServer {
     }
     const parent = extractTraceContext(msg.headers);
     const commandId = envelope.commandId || randomUUID();
+    const started = performance.now();
     const reply = await withSpan(
       `handle ${command}`,
       SpanKind.SERVER,
@@ -282,6 +285,8 @@ export class CommandServer {
       }
       return errorReply(error);
     });
+    const outcome = reply.result.case === 'error' ? reply.result.value.code : 'ok';
+    notify(this.observer.commandHandled, command, outcome, (performance.now() - started) / 1000);
     this.reply(msg, reply);
   }
 

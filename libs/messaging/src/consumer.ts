@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { decodeEventMessage, type DecodedEvent } from './codec';
 import { Headers } from './headers';
 import type { Naming } from './naming';
+import { notify, type MessagingObserver } from './observer';
 import { isConsumerNotFound } from './streams';
 import { contextFromTraceparent, extractTraceContext, SpanKind, withSpan } from './tracing';
 
@@ -155,6 +156,7 @@ export class EventConsumer {
     readonly options: EventConsumerOptions,
     private readonly handler: EventHandlerFn,
     private readonly logger: Logger,
+    private readonly observer: MessagingObserver = {},
   ) {
     this.js = jetstream(nc);
     this.durable = naming.durableName(options.service, options.consumer);
@@ -309,6 +311,15 @@ export class EventConsumer {
       ? extractTraceContext(m.headers)
       : contextFromTraceparent(event.traceparent);
     const keepAlive = setInterval(() => safely(() => m.working()), Math.max(this.ackWaitMs / 2, 500));
+    const started = performance.now();
+    const report = (outcome: 'ok' | 'retry' | 'dead_letter'): void =>
+      notify(
+        this.observer.eventHandled,
+        this.options.consumer,
+        event.type,
+        outcome,
+        (performance.now() - started) / 1000,
+      );
     try {
       await withSpan(
         `process ${event.type}`,
@@ -326,15 +337,18 @@ export class EventConsumer {
       );
       clearInterval(keepAlive);
       m.ack();
+      report('ok');
     } catch (err) {
       clearInterval(keepAlive);
       if (isDomainError(err)) {
+        report('dead_letter');
         this.logger.warn(
           { durable: this.durable, eventId: event.eventId, code: err.code, err: err.message },
           'event rejected by handler, dead-lettering',
         );
         await this.deadLetter(m, `rejected (${err.code}): ${err.message}`);
       } else if (delivery.deliveryCount >= this.maxDeliver) {
+        report('dead_letter');
         this.logger.error(
           { durable: this.durable, eventId: event.eventId, err, deliveries: delivery.deliveryCount },
           'event handler failed on every delivery, dead-lettering',
@@ -345,6 +359,7 @@ export class EventConsumer {
         );
       } else {
         const delay = backoffDelay(this.backoffMs, delivery.deliveryCount);
+        report('retry');
         this.logger.warn(
           {
             durable: this.durable,

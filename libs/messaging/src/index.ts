@@ -7,6 +7,7 @@ export * from './errors';
 export * from './headers';
 export * from './inbox';
 export * from './naming';
+export * from './observer';
 export * from './nest';
 export * from './outbox-relay';
 export * from './schema';

@@ -84,6 +84,7 @@ export async function startCoordination(
         },
         pool,
         logger,
+        metrics,
       ),
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );

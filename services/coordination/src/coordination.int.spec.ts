@@ -183,6 +183,24 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
     expect(error).toMatchObject({ code: 'validation' });
   });
 
+  it('exposes command, consumer and relay metrics for Prometheus', async () => {
+    await bus.request(info('RegisterAgent'), registration(), ctx());
+    const text = await eventually(
+      async () => {
+        const body = await (await fetch(`${service.ops.url}/metrics`)).text();
+        return body.includes('orch_events_handled_total{') ? body : undefined;
+      },
+      { what: 'consumer metrics' },
+    );
+    expect(text).toMatch(
+      /orch_command_duration_seconds_count\{[^}]*command="coordination.RegisterAgent"[^}]*outcome="ok"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /orch_events_handled_total\{[^}]*consumer="agents-read-model"[^}]*type="AgentRegistered"[^}]*outcome="ok"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(/orch_relay_leader\{[^}]*relay="outbox-coordination"[^}]*\} 1/);
+  });
+
   it('reports ready on its health endpoint once started', async () => {
     const res = await fetch(`${service.ops.url}/health/ready`);
     expect(res.status).toBe(200);

@@ -2,13 +2,22 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { PostgresEventStore, type EventStore } from '@orch/eventstore';
 import { MessagingModule, migrateMessagingSchema } from '@orch/messaging';
 import type { Pool } from 'pg';
+import type { ServiceMetrics } from '@orch/observability';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AgentsHandlers } from './agents/agents.handlers';
 import { AgentsProjection } from './agents/agents.projection';
 import { openCoordinationDataSource } from './persistence/data-source';
 import { RelayLifecycle, SERVICE } from './relay.lifecycle';
-import { CLOCK, COORDINATION_OPTIONS, EVENT_STORE, PG_POOL, type CoordinationModuleOptions } from './tokens';
+import { observerFor } from './metrics';
+import {
+  CLOCK,
+  COORDINATION_OPTIONS,
+  EVENT_STORE,
+  METRICS,
+  PG_POOL,
+  type CoordinationModuleOptions,
+} from './tokens';
 
 @Module({})
 export class CoordinationModule implements OnApplicationShutdown {
@@ -21,7 +30,12 @@ export class CoordinationModule implements OnApplicationShutdown {
    * The coordination service. `pool` is owned by the caller (it also backs the health check).
    * Schemas are migrated while the providers are created, before any consumer starts.
    */
-  static forRoot(options: CoordinationModuleOptions, pool: Pool, logger: Logger): DynamicModule {
+  static forRoot(
+    options: CoordinationModuleOptions,
+    pool: Pool,
+    logger: Logger,
+    metrics: ServiceMetrics,
+  ): DynamicModule {
     return {
       module: CoordinationModule,
       imports: [
@@ -30,11 +44,13 @@ export class CoordinationModule implements OnApplicationShutdown {
           natsUrl: options.natsUrl,
           namespace: options.namespace,
           logger,
+          observer: observerFor(metrics),
         }),
       ],
       providers: [
         { provide: COORDINATION_OPTIONS, useValue: options },
         { provide: PG_POOL, useValue: pool },
+        { provide: METRICS, useValue: metrics },
         { provide: CLOCK, useValue: { now: () => new Date() } },
         {
           provide: EVENT_STORE,

@@ -12,7 +12,15 @@ import {
 } from '@orch/messaging';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { COORDINATION_OPTIONS, EVENT_STORE, PG_POOL, type CoordinationModuleOptions } from './tokens';
+import type { ServiceMetrics } from '@orch/observability';
+import { registerRelayMetrics } from './metrics';
+import {
+  COORDINATION_OPTIONS,
+  EVENT_STORE,
+  METRICS,
+  PG_POOL,
+  type CoordinationModuleOptions,
+} from './tokens';
 
 export const SERVICE = 'coordination';
 
@@ -30,6 +38,7 @@ export class RelayLifecycle implements OnApplicationBootstrap {
     @Inject(MESSAGING_NAMING) private readonly naming: Naming,
     @Inject(MESSAGING_LOGGER) private readonly logger: Logger,
     @Inject(COORDINATION_OPTIONS) private readonly options: CoordinationModuleOptions,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
     private readonly messaging: Messaging,
   ) {}
 
@@ -45,5 +54,6 @@ export class RelayLifecycle implements OnApplicationBootstrap {
     });
     relay.start();
     this.messaging.attachRelay(relay);
+    registerRelayMetrics(this.metrics, relay);
   }
 }

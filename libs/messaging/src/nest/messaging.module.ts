@@ -48,7 +48,7 @@ const providers: Provider[] = [
   {
     provide: CommandServer,
     useFactory: (nc: NatsConnection, n: Naming, o: MessagingModuleOptions, logger: Logger) =>
-      new CommandServer(nc, n, o.service, logger),
+      new CommandServer(nc, n, o.service, logger, o.observer),
     inject: [NATS_CONNECTION, MESSAGING_NAMING, MESSAGING_OPTIONS, MESSAGING_LOGGER],
   },
   Messaging,

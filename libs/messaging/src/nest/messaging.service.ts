@@ -97,6 +97,7 @@ export class Messaging implements OnApplicationBootstrap, BeforeApplicationShutd
         { ...options, service: this.options.service },
         async (event, delivery) => void (await call(event, delivery)),
         this.logger,
+        this.options.observer,
       );
       await consumer.start();
       this.consumers.push(consumer);
