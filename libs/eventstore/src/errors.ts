@@ -48,3 +48,30 @@ export const isWrongExpectedVersion = (e: unknown): e is WrongExpectedVersionErr
   e instanceof WrongExpectedVersionError;
 export const isIdempotencyConflict = (e: unknown): e is IdempotencyConflictError =>
   e instanceof IdempotencyConflictError;
+
+/** Thrown by `saveSnapshot` for a snapshot the store refuses (negative version, state that is not JSON). */
+export class InvalidSnapshotError extends EventStoreError {
+  override readonly name = 'InvalidSnapshotError';
+  readonly code = 'invalid_snapshot';
+}
+
+/**
+ * Thrown when the registered upcasters are inconsistent (two for the same type and version) or an
+ * upcaster fails or makes no progress on a stored event; reading that event cannot succeed until
+ * the upcasters are fixed, so this is never retried.
+ */
+export class UpcastError extends EventStoreError {
+  override readonly name = 'UpcastError';
+  readonly code = 'upcast_failed';
+  constructor(
+    message: string,
+    /** The stored event being upcast, when the failure happened on read. */
+    readonly eventId?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const isEventStoreUnavailable = (e: unknown): e is EventStoreUnavailableError =>
+  e instanceof EventStoreUnavailableError;

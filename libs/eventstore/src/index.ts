@@ -1,2 +1,12 @@
 export * from './contract';
 export * from './errors';
+export { upcasterChain, type Upcast } from './upcasting';
+export { isUuid } from './validation';
+export {
+  executeCommand,
+  type ExecuteCommandOptions,
+  type ExecuteCommandResult,
+  type SnapshotPolicy,
+} from './command-handler';
+export * from './postgres';
+export { waitForPostgres, type WaitForPostgresOptions } from './wait-for-postgres';

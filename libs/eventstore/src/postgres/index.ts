@@ -1,0 +1,2 @@
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
+export { migrate, migrations, type Migration } from './migrations';
