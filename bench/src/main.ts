@@ -19,6 +19,12 @@ const benches: Record<string, { readonly description: string; load(): Bench }> =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     load: () => require('./eventstore.bench') as Bench,
   },
+  gateway: {
+    description:
+      'HTTP -> gateway -> NATS -> coordination -> PostgreSQL round trips (reads, writes, reads at 1,000/s) beside bare Fastify',
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    load: () => require('./gateway.bench') as Bench,
+  },
 };
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@
 //   4. prints the URLs and the dev admin key, runs a short demo through the HTTP API
 //   5. keeps running until Ctrl-C, then stops everything it started
 // Flags: --smoke (exit after the demo, non-zero on failure), --no-demo, --no-build, --logs (stream service logs).
+// ORCH_NODE_ARGS adds Node.js flags to every service (profiling: "--cpu-prof --cpu-prof-dir=DIR").
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,6 +63,13 @@ async function shutdown(code) {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGHUP', () => void shutdown(0));
+// A closed terminal or pipe (`npm start | head`) must not orphan the services.
+process.stdout.on('error', () => void shutdown(1));
+process.on('uncaughtException', (e) => {
+  console.error(e);
+  void shutdown(1);
+});
 
 async function waitReady(name, url, child, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -83,7 +91,9 @@ async function waitReady(name, url, child, timeoutMs = 60_000) {
 function startService(svc) {
   const file = join(stateDir, 'logs', `${svc.name}.log`);
   const out = openSync(file, 'a');
-  const child = spawn(process.execPath, ['--enable-source-maps', join(root, svc.entry)], {
+  // Extra Node.js flags for every service, e.g. ORCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.ORCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, join(root, svc.entry)], {
     cwd: root,
     env: { ...env, OTEL_SERVICE_NAME: svc.name },
     stdio: ['ignore', args.has('--logs') ? 'inherit' : out, args.has('--logs') ? 'inherit' : out],
