@@ -3,7 +3,7 @@
 // (nats-server from PATH, installed from Debian's package when missing and possible;
 // PostgreSQL from PATH or /usr/lib/postgresql/*/bin) and stops it again on exit.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, openSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -104,17 +104,24 @@ export async function ensurePostgres(databaseUrl, stateDir, log) {
     if (!bin) throw new Error(`PostgreSQL is not reachable at ${url.hostname}:${port} and no initdb was found (apt-get install postgresql, or set DATABASE_URL)`);
     const dataDir = join(stateDir, 'postgres');
     const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-    if (asUser.length) spawnSync('chown', ['-R', 'postgres', stateDir]);
+    const pgLog = join(stateDir, 'logs', 'postgres.log');
+    // PostgreSQL refuses to run as root: as root, the cluster and its log belong to `postgres`.
+    const giveToPostgres = () => {
+      if (!asUser.length) return;
+      closeSync(openSync(pgLog, 'a'));
+      spawnSync('chown', ['-R', 'postgres', dataDir, pgLog]);
+    };
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       log(`PostgreSQL: initialising a cluster in ${dataDir}`);
       mkdirSync(dataDir, { recursive: true });
-      if (asUser.length) spawnSync('chown', ['-R', 'postgres', stateDir]);
+      giveToPostgres();
       const init = spawnSync(asUser[0] ?? join(bin, 'initdb'), [...asUser.slice(1), ...(asUser.length ? [join(bin, 'initdb')] : []), '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore' });
       if (init.status !== 0) throw new Error('initdb failed');
     }
     log(`PostgreSQL: starting ${bin}/postgres on ${url.hostname}:${port}`);
     const pgCtl = join(bin, 'pg_ctl');
-    const args = ['-D', dataDir, '-l', join(stateDir, 'logs', 'postgres.log'), '-o', `-p ${port} -k /tmp -c listen_addresses=${url.hostname}`, '-w', 'start'];
+    giveToPostgres();
+    const args = ['-D', dataDir, '-l', pgLog, '-o', `-p ${port} -k /tmp -c listen_addresses=${url.hostname}`, '-w', 'start'];
     const started = spawnSync(asUser[0] ?? pgCtl, [...asUser.slice(1), ...(asUser.length ? [pgCtl] : []), ...args], { stdio: 'ignore' });
     if (started.status !== 0) throw new Error(`pg_ctl start failed; see ${join(stateDir, 'logs', 'postgres.log')}`);
     stop = async () => {
