@@ -9,4 +9,3 @@ export {
   type SnapshotPolicy,
 } from './command-handler';
 export * from './postgres';
-export { waitForPostgres, type WaitForPostgresOptions } from './wait-for-postgres';

@@ -1,3 +1,4 @@
+import { runMigrations, type SqlMigration } from '@orch/postgres';
 import type { Pool } from 'pg';
 
 /** Anything that runs SQL inside the caller's transaction: a pg PoolClient/Client or a TypeORM EntityManager/QueryRunner. */
@@ -28,9 +29,10 @@ export function rowsOf<Row>(result: unknown): Row[] {
 }
 
 /** Ordered migrations of the messaging tables; append only, never edit a released one. */
-const MIGRATIONS: readonly { version: number; sql: (s: string) => string }[] = [
+const MIGRATIONS: readonly SqlMigration[] = [
   {
     version: 1,
+    name: 'relay checkpoints, consumer inbox and checkpoints',
     sql: (s) => `
       CREATE TABLE IF NOT EXISTS ${s}.relay_checkpoints (
         relay text PRIMARY KEY,
@@ -60,33 +62,12 @@ const MIGRATIONS: readonly { version: number; sql: (s: string) => string }[] = [
  * transaction-scoped advisory lock. Returns the schema version.
  */
 export async function migrateMessagingSchema(pool: Pool, schema = 'messaging'): Promise<number> {
-  const s = quoteSchema(schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`orch.messaging.migrate.${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${s}.messaging_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const done = new Set(
-      rowsOf<{ version: number }>(await client.query(`SELECT version FROM ${s}.messaging_migrations`)).map(
-        (r) => r.version,
-      ),
-    );
-    let version = Math.max(0, ...done);
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql(s));
-      await client.query(`INSERT INTO ${s}.messaging_migrations (version) VALUES ($1)`, [m.version]);
-      version = Math.max(version, m.version);
-    }
-    await client.query('COMMIT');
-    return version;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  quoteSchema(schema);
+  await runMigrations(pool, {
+    schema,
+    migrations: MIGRATIONS,
+    table: 'messaging_migrations',
+    lockName: `orch.messaging.migrate.${schema}`,
+  });
+  return Math.max(...MIGRATIONS.map((m) => m.version));
 }

@@ -54,3 +54,4 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+export { startTcpProxy, type TcpProxy } from './tcp-proxy';

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { waitForPostgres } from '@orch/eventstore';
+import { waitForPostgres } from '@orch/postgres';
 import { Messaging } from '@orch/messaging';
 import {
   HealthRegistry,

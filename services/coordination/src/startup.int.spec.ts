@@ -1,10 +1,17 @@
 import { Writable } from 'node:stream';
 import { connect } from '@nats-io/transport-node';
-import { startTcpProxy, type TcpProxy } from '@orch/eventstore/testing';
 import { naming } from '@orch/messaging';
 import { deleteStreams } from '@orch/messaging/testing';
 import { createLogger } from '@orch/observability';
-import { eventually, freePort, testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
+import {
+  eventually,
+  freePort,
+  testDatabaseUrl,
+  testNatsUrl,
+  uniqueName,
+  startTcpProxy,
+  type TcpProxy,
+} from '@orch/testing';
 import { Client } from 'pg';
 import { startCoordination, type CoordinationService } from './app';
 import { loadConfig } from './config';

@@ -1,7 +1,13 @@
 import { Writable } from 'node:stream';
-import { startTcpProxy, type TcpProxy } from '@orch/eventstore/testing';
 import { createLogger } from '@orch/observability';
-import { eventually, freePort, testDatabaseUrl, testNatsUrl } from '@orch/testing';
+import {
+  eventually,
+  freePort,
+  testDatabaseUrl,
+  testNatsUrl,
+  startTcpProxy,
+  type TcpProxy,
+} from '@orch/testing';
 import { loadConfig } from './config';
 import { waitForDependencies } from './startup';
 

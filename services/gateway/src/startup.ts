@@ -1,5 +1,5 @@
 import { connectNats } from '@orch/messaging';
-import { waitForPostgres } from '@orch/eventstore';
+import { waitForPostgres } from '@orch/postgres';
 import { fastify } from 'fastify';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';

@@ -85,7 +85,15 @@ describe('a registered agent', () => {
   it('recognises a retry whatever the key order of the recorded event', () => {
     const d = registered.type === 'AgentRegistered' ? registered.data : undefined;
     const reordered = Object.fromEntries(Object.entries(d!).reverse());
-    given([{ type: 'AgentRegistered', data: { ...(reordered as typeof d & object), cost: { per1kOutputTokensUsd: 0.002, per1kInputTokensUsd: 0.001 } } }])
+    given([
+      {
+        type: 'AgentRegistered',
+        data: {
+          ...(reordered as typeof d & object),
+          cost: { per1kOutputTokensUsd: 0.002, per1kInputTokensUsd: 0.001 },
+        },
+      },
+    ])
       .when(register)
       .then([]);
   });

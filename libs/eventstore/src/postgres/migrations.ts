@@ -1,20 +1,16 @@
+import { runMigrations, type SqlMigration } from '@orch/postgres';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { EventStoreUnavailableError } from '../errors';
 import { isConnectionError } from './pg-errors';
-import { quoteSchema } from './sql';
+import { validateSchemaName } from './sql';
 
 /**
  * Versioned schema migrations of the event store. Each runs once per schema, in version order,
  * and is recorded in `<schema>.schema_migrations`. A migration is never edited once released:
  * a change is a new migration.
  */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  /** DDL for the schema, given as a quoted identifier. */
-  sql(schema: string, names: { readonly schemaName: string }): string;
-}
+export type Migration = SqlMigration;
 
 export const migrations: readonly Migration[] = [
   {
@@ -164,51 +160,21 @@ const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
  * @returns the versions applied by this call (empty when the schema was up to date).
  */
 export async function migrate(pool: Pool, schema = 'eventstore', logger?: Logger): Promise<number[]> {
-  const s = quoteSchema(schema);
-  let client;
+  validateSchemaName(schema);
   try {
-    client = await pool.connect();
-  } catch (cause) {
-    throw new EventStoreUnavailableError(`cannot connect to migrate schema ${schema}`, { cause });
-  }
-  let failed: unknown;
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `orch.eventstore.migrate/${schema}`,
-    ]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(`
-      CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
-        version    integer     PRIMARY KEY,
-        name       text        NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
-    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
-    const done = new Set(rows.map((r) => r.version));
-    const applied: number[] = [];
-    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (done.has(migration.version)) continue;
-      await client.query(migration.sql(s, { schemaName: schema }));
-      await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
-        migration.version,
-        migration.name,
-      ]);
-      applied.push(migration.version);
-    }
-    await client.query('COMMIT');
+    const applied = await runMigrations(pool, {
+      schema,
+      migrations,
+      lockName: `orch.eventstore.migrate/${schema}`,
+    });
     if (applied.length > 0) logger?.info({ schema, applied }, 'event store schema migrated');
     return applied;
   } catch (error) {
-    failed = error;
-    await client.query('ROLLBACK').catch(() => undefined);
     if (isConnectionError(error)) {
-      throw new EventStoreUnavailableError(`lost the connection while migrating schema ${schema}`, {
+      throw new EventStoreUnavailableError(`cannot reach PostgreSQL to migrate schema ${schema}`, {
         cause: error,
       });
     }
     throw error;
-  } finally {
-    client.release(failed !== undefined && isConnectionError(failed) ? (failed as Error) : undefined);
   }
 }

@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Pool } from 'pg';
 import pino from 'pino';
 import { PostgresEventStore, migrate, type NewEvent, type RecordedEvent } from '..';
-import { startTcpProxy, type TcpProxy } from '../testing';
-import { eventually, testDatabaseUrl, uniqueName } from '@orch/testing';
+import { eventually, startTcpProxy, testDatabaseUrl, uniqueName, type TcpProxy } from '@orch/testing';
 
 /**
  * Subscriptions through network failures. The subscribing store reaches PostgreSQL through a TCP

@@ -4,4 +4,3 @@ export {
   type ContractStoreFactory,
   type ContractStoreOptions,
 } from './contract-suite';
-export { startTcpProxy, type TcpProxy } from './tcp-proxy';

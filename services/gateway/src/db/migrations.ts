@@ -1,18 +1,14 @@
-import { escapeIdentifier, type Pool } from 'pg';
+import { runMigrations, type SqlMigration } from '@orch/postgres';
+import type { Pool } from 'pg';
 
 /** One schema change. Never edit a released migration: add a new version. */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  /** SQL for schema `s` (already quoted). */
-  readonly up: (s: string) => string;
-}
+export type Migration = SqlMigration;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'api keys',
-    up: (s) => `
+    sql: (s) => `
       CREATE TABLE ${s}.api_keys (
         id          text PRIMARY KEY,
         -- SHA-256 of the whole key; the key itself is never stored (docs/adr/0006).
@@ -34,7 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'idempotency keys',
-    up: (s) => `
+    sql: (s) => `
       CREATE TABLE ${s}.idempotency_keys (
         principal_id  text NOT NULL,
         key           text NOT NULL,
@@ -65,34 +61,5 @@ export async function migrate(
   schema: string,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
-  const s = escapeIdentifier(schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`orch-migrations:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
-         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
-    const done = new Set(rows.map((r) => r.version));
-    const applied: number[] = [];
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (done.has(m.version)) continue;
-      await client.query(m.up(s));
-      await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
-        m.version,
-        m.name,
-      ]);
-      applied.push(m.version);
-    }
-    await client.query('COMMIT');
-    return applied;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  return runMigrations(pool, { schema, migrations, lockName: `orch-migrations:${schema}` });
 }
