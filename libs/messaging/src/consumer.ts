@@ -198,6 +198,9 @@ export class EventConsumer {
     await this.current;
     await messages.close().catch(() => undefined);
     await this.loop;
+    // Acks are fire-and-forget: a round trip to the server makes sure the last ones arrived
+    // before the caller (a shutting-down service) closes the connection.
+    if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
     this.messages = undefined;
     this._state = 'stopped';
     this.logger.info({ durable: this.durable }, 'event consumer stopped');
