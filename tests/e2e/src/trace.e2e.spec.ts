@@ -35,7 +35,7 @@ describe('one OpenTelemetry trace across every hop', () => {
     await stack?.close();
   });
 
-  it('links the HTTP request, command send and handling, relay publish and both subscribers in one trace', async () => {
+  it('links the HTTP request, command send and handling, the append, relay publish and both subscribers in one trace', async () => {
     const res = await stack.call(stack.adminKey, 'POST', '/api/agents', {
       name: 'traced',
       provider: 'openai',
@@ -84,6 +84,11 @@ describe('one OpenTelemetry trace across every hop', () => {
       expect(names).toMatch(/publish AgentRegistered/);
       if (process.env['ORCH_TEST_PRINT_TRACE']) console.warn(names);
     }
+    // The append happened inside the command handler, under the same trace.
+    const append = spans.find((s) => s.name === 'eventstore append');
+    expect(append && chain(append).join(' > ')).toMatch(
+      /POST \/api\/agents > .*handle coordination.RegisterAgent > eventstore append$/,
+    );
     const root = spans.find((s) => !s.parentSpanContext || !byId.has(s.parentSpanContext.spanId));
     expect(root?.name).toMatch(/POST \/api\/agents/);
     expect(spans.length).toBeGreaterThanOrEqual(5);

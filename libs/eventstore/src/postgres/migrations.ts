@@ -167,7 +167,7 @@ export async function migrate(pool: Pool, schema = 'eventstore', logger?: Logger
       migrations,
       lockName: `orch.eventstore.migrate/${schema}`,
     });
-    if (applied.length > 0) logger?.info({ schema, applied }, 'event store schema migrated');
+    if (applied.length > 0) logger?.info({ applied }, `event store schema ${schema} migrated`);
     return applied;
   } catch (error) {
     if (isConnectionError(error)) {

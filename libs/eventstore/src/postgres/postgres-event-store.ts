@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Pool, type PoolClient, type QueryResult } from 'pg';
 import pino, { type Logger } from 'pino';
 import type {
@@ -14,7 +15,12 @@ import type {
   Subscription,
   Upcaster,
 } from '../contract';
-import { EventStoreUnavailableError, InvalidSnapshotError } from '../errors';
+import {
+  EventStoreUnavailableError,
+  IdempotencyConflictError,
+  InvalidSnapshotError,
+  WrongExpectedVersionError,
+} from '../errors';
 import { upcasterChain, type Upcast } from '../upcasting';
 import { prepareAppend, validateStreamId, type PreparedEvent } from '../validation';
 import {
@@ -42,6 +48,8 @@ import {
 import { notifyChannel, quoteLiteral, quoteSchema } from './sql';
 import { StreamVersions } from './stream-versions';
 import { LogSubscription } from './subscription';
+
+const tracer = trace.getTracer('@orch/eventstore');
 
 export interface PostgresEventStoreOptions {
   /** Used to create (and, on close, end) a pool when `pool` is not given. */
@@ -185,6 +193,12 @@ export class PostgresEventStore implements EventStore {
     } catch (error) {
       return Promise.reject(error);
     }
+    // A span per append (it covers the wait for the group commit too), so a trace shows where
+    // a command spent its time; a version conflict is an expected outcome, not a span error.
+    const span = tracer.startSpan('eventstore append', {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system': 'postgresql', 'orch.stream_id': streamId, 'orch.events': prepared.length },
+    });
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.enqueue({
         streamId,
@@ -195,7 +209,21 @@ export class PostgresEventStore implements EventStore {
         resolve,
         reject,
       });
-    });
+    }).then(
+      (result) => {
+        span.setAttribute('orch.last_global_position', result.lastGlobalPosition.toString());
+        span.end();
+        return result;
+      },
+      (error: unknown) => {
+        span.setAttribute('orch.outcome', (error as { code?: string }).code ?? 'error');
+        if (!(error instanceof WrongExpectedVersionError || error instanceof IdempotencyConflictError)) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        }
+        span.end();
+        throw error;
+      },
+    );
   }
 
   /**

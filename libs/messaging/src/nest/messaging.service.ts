@@ -103,7 +103,7 @@ export class Messaging implements OnApplicationBootstrap, BeforeApplicationShutd
       this.consumers.push(consumer);
     }
     this.logger.info(
-      { service: this.options.service, commands: commands.length, consumers: this.consumers.length },
+      { commands: commands.length, consumers: this.consumers.length },
       'messaging handlers registered',
     );
   }
