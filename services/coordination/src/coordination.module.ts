@@ -9,8 +9,10 @@ import { AgentsHandlers } from './agents/agents.handlers';
 import { AgentsProjection } from './agents/agents.projection';
 import { openCoordinationDataSource } from './persistence/data-source';
 import { RelayLifecycle, SERVICE } from './relay.lifecycle';
+import type { AgentReader } from './agents/agent.read-model';
 import { observerFor } from './metrics';
 import {
+  AGENT_READER,
   CLOCK,
   COORDINATION_OPTIONS,
   EVENT_STORE,
@@ -64,6 +66,12 @@ export class CoordinationModule implements OnApplicationShutdown {
             await migrateMessagingSchema(pool, options.schema);
             return dataSource;
           },
+        },
+        {
+          provide: AGENT_READER,
+          // Depends on the DataSource so the read model is migrated before the first query.
+          useFactory: (_migrated: DataSource): AgentReader => ({ pool, schema: options.schema }),
+          inject: [DataSource],
         },
         AgentsHandlers,
         AgentsProjection,

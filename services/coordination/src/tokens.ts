@@ -3,6 +3,8 @@ export const EVENT_STORE = Symbol.for('orch.coordination.EventStore');
 /** Injection token of the pg Pool used by the relay and the consumer inbox. */
 export const PG_POOL = Symbol.for('orch.coordination.PgPool');
 export const CLOCK = Symbol.for('orch.coordination.Clock');
+/** Injection token of the AgentReader (pool and schema of the agents read model). */
+export const AGENT_READER = Symbol.for('orch.coordination.AgentReader');
 /** Injection token of the service's ServiceMetrics (Prometheus registry and common series). */
 export const METRICS = Symbol.for('orch.coordination.Metrics');
 export const COORDINATION_OPTIONS = Symbol.for('orch.coordination.options');

@@ -15,10 +15,9 @@ import { agentDecider, agentStreamId, type AgentEvent } from '@orch/coordination
 import { NotFoundError, ValidationError } from '@orch/domain-kit';
 import { executeCommand, isUuid, type EventStore } from '@orch/eventstore';
 import { CommandHandler, type CommandContext } from '@orch/messaging';
-import { DataSource } from 'typeorm';
-import { CLOCK, EVENT_STORE, type Clock } from '../tokens';
+import { AGENT_READER, CLOCK, EVENT_STORE, type Clock } from '../tokens';
 import { toAgentEvent, toAgentView, toRegisterAgent } from './agent.mapping';
-import { decodeCursor, findAgent, listAgents } from './agent.read-model';
+import { decodeCursor, findAgent, listAgents, type AgentReader } from './agent.read-model';
 
 const command = (name: string) => {
   const info = commandTypes.get(`coordination.${name}`);
@@ -33,7 +32,7 @@ export const MAX_PAGE = 500;
 export class AgentsHandlers {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly dataSource: DataSource,
+    @Inject(AGENT_READER) private readonly reader: AgentReader,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -68,7 +67,7 @@ export class AgentsHandlers {
 
   @CommandHandler(command('GetAgent'))
   async get(message: GetAgent): Promise<AgentView> {
-    const doc = await findAgent(this.dataSource, message.agentId);
+    const doc = await findAgent(this.reader, message.agentId);
     if (!doc)
       throw new NotFoundError(`agent ${message.agentId} does not exist`, { agentId: message.agentId });
     return toAgentView(doc);
@@ -87,7 +86,7 @@ export class AgentsHandlers {
         { path: 'cursor', message: 'is not a cursor this service issued' },
       ]);
     }
-    const page = await listAgents(this.dataSource, limit, after);
+    const page = await listAgents(this.reader, limit, after);
     return create(AgentPageSchema, { items: page.items.map(toAgentView), nextCursor: page.nextCursor ?? '' });
   }
 }
