@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -74,15 +74,46 @@ interface Scenario {
   readonly max: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** CPU time each measured process spent per request during the scenario (µs). */
+  readonly cpuMicrosPerRequest: Record<string, number>;
   /** Responses by HTTP status. */
   readonly statusCodes: Record<string, number>;
   readonly connections: number;
   readonly targetRate?: number;
 }
 
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux). Wall-clock rates on a shared
+ * 2-core VM move with the neighbours; CPU time per request is the steadier measure of our code.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes whose CPU time each scenario reports, by name. */
+const measured = new Map<string, ChildProcess>();
+
 async function load(name: string, options: autocannon.Options, targetRate?: number): Promise<Scenario> {
+  const before = new Map([...measured].map(([n, c]) => [n, cpuSeconds(c.pid)]));
   const result = await autocannon({ duration: seconds, ...options });
+  const requests = result.requests.total;
+  const cpuMicrosPerRequest: Record<string, number> = {};
+  for (const [n, c] of measured) {
+    const start = before.get(n);
+    const end = cpuSeconds(c.pid);
+    if (start !== undefined && end !== undefined && requests > 0) {
+      cpuMicrosPerRequest[n] = Math.round(((end - start) * 1e6) / requests);
+    }
+  }
   return {
+    cpuMicrosPerRequest,
     name,
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
@@ -143,6 +174,8 @@ export async function run(): Promise<void> {
       }),
     );
     await waitReady(`http://127.0.0.1:${gatewayPort}/health/ready`, children[1]!, 'gateway');
+    measured.set('coordination', children[0]!);
+    measured.set('gateway', children[1]!);
     const base = `http://127.0.0.1:${gatewayPort}`;
     const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const agent = (i: number) => ({
@@ -174,6 +207,7 @@ export async function run(): Promise<void> {
       startProcess('floor', ['-e', FLOOR_SERVER], { FLOOR_PORT: String(floorPort), FLOOR_BODY: sample }),
     );
     await waitReady(`http://127.0.0.1:${floorPort}/api/agents/x`, children[2]!, 'floor');
+    measured.set('floor', children[2]!);
 
     let n = 0;
     const readRequest: autocannon.Request = {
@@ -230,8 +264,10 @@ export async function run(): Promise<void> {
         'p90 ms': s.p90,
         'p97.5 ms': s.p97_5,
         'p99 ms': s.p99,
-        errors: s.errors,
-        non2xx: s.non2xx,
+        'gateway CPU µs/req': s.cpuMicrosPerRequest['gateway'] ?? '',
+        'coordination CPU µs/req': s.cpuMicrosPerRequest['coordination'] ?? '',
+        'floor CPU µs/req': s.cpuMicrosPerRequest['floor'] ?? '',
+        errors: s.errors + s.non2xx,
       })),
     );
     const out = join(root, 'bench', 'results');
