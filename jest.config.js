@@ -30,7 +30,14 @@ const esmOnly = [
 module.exports = {
   testEnvironment: 'node',
   testEnvironmentOptions: { customExportConditions: ['@orch/source', 'node', 'require', 'default'] },
-  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/bench', '<rootDir>/examples', '<rootDir>/infra', '<rootDir>/tests'],
+  roots: [
+    '<rootDir>/libs',
+    '<rootDir>/services',
+    '<rootDir>/bench',
+    '<rootDir>/examples',
+    '<rootDir>/infra',
+    '<rootDir>/tests',
+  ],
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { ...swcConfig, swcrc: false }] },

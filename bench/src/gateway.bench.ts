@@ -123,7 +123,9 @@ async function load(name: string, options: autocannon.Options, targetRate?: numb
     max: result.latency.max,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, v?.count ?? 0])),
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, v?.count ?? 0]),
+    ),
     connections: options.connections ?? 10,
     ...(targetRate ? { targetRate } : {}),
   };
@@ -237,8 +239,13 @@ export async function run(): Promise<void> {
     );
     let w = 1000;
     // One write as the load will send it, so a broken scenario is reported instead of measured.
-    const probe = await fetch(`${base}/api/agents`, { method: 'POST', headers, body: JSON.stringify(agent(w++)) });
-    if (probe.status !== 201) throw new Error(`POST /api/agents answered ${probe.status}: ${await probe.text()}`);
+    const probe = await fetch(`${base}/api/agents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(agent(w++)),
+    });
+    if (probe.status !== 201)
+      throw new Error(`POST /api/agents answered ${probe.status}: ${await probe.text()}`);
     scenarios.push(
       await load('write POST /api/agents', {
         url: base,

@@ -1,8 +1,23 @@
 // A short demo through the public HTTP API: watch the live event stream, register a small fleet,
 // list it. Every step goes gateway -> NATS -> coordination -> event store -> relay -> JetStream.
 const fleet = [
-  { name: 'planner-1', provider: 'anthropic', model: 'claude-large', type: 'planner', capabilities: [{ name: 'planning', level: 0.9 }] },
-  { name: 'coder-1', provider: 'openai', model: 'gpt-large', type: 'coder', capabilities: [{ name: 'code', level: 0.9 }, { name: 'tests', level: 0.6 }] },
+  {
+    name: 'planner-1',
+    provider: 'anthropic',
+    model: 'claude-large',
+    type: 'planner',
+    capabilities: [{ name: 'planning', level: 0.9 }],
+  },
+  {
+    name: 'coder-1',
+    provider: 'openai',
+    model: 'gpt-large',
+    type: 'coder',
+    capabilities: [
+      { name: 'code', level: 0.9 },
+      { name: 'tests', level: 0.6 },
+    ],
+  },
   { name: 'reviewer-1', provider: 'local', model: 'llama-70b', type: 'reviewer', capabilities: ['review'] },
 ];
 
@@ -37,7 +52,11 @@ async function watch(base, key, type, count, timeoutMs, onEvent) {
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+        const data = frame
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trim())
+          .join('\n');
         if (!data) continue;
         const event = JSON.parse(data);
         seen.push(event);
@@ -57,7 +76,9 @@ async function watch(base, key, type, count, timeoutMs, onEvent) {
 export async function runDemo({ base, adminKey, log }) {
   log('demo: watching the live event stream for AgentRegistered');
   const watching = watch(base, adminKey, 'AgentRegistered', fleet.length, 15_000, (e) =>
-    log(`demo: event #${e.globalPosition} ${e.type} ${e.data.name} (${e.data.provider}/${e.data.model}) stream ${e.streamId}`),
+    log(
+      `demo: event #${e.globalPosition} ${e.type} ${e.data.name} (${e.data.provider}/${e.data.model}) stream ${e.streamId}`,
+    ),
   );
   await new Promise((r) => setTimeout(r, 300));
   for (const agent of fleet) {
@@ -65,7 +86,8 @@ export async function runDemo({ base, adminKey, log }) {
     log(`demo: registered ${agent.name} as ${id}`);
   }
   const events = await watching;
-  if (events.length < fleet.length) throw new Error(`only ${events.length} of ${fleet.length} AgentRegistered events arrived on the stream`);
+  if (events.length < fleet.length)
+    throw new Error(`only ${events.length} of ${fleet.length} AgentRegistered events arrived on the stream`);
   // The read model is eventually consistent: wait until it shows the whole fleet.
   let listed = [];
   for (let i = 0; i < 40 && listed.length < fleet.length; i++) {

@@ -41,7 +41,10 @@ function aptInstall(pkg, log) {
   if (process.getuid?.() !== 0 || !which('apt-get')) return false;
   log(`installing ${pkg} from Debian's packages ...`);
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', pkg], {
+    stdio: 'ignore',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return update.status === 0 && install.status === 0;
 }
 
@@ -53,14 +56,22 @@ export async function ensureNats(natsUrl, stateDir, log) {
     log(`NATS: using the server at ${natsUrl}`);
     return async () => {};
   }
-  let bin = which('nats-server') ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : undefined);
+  let bin =
+    which('nats-server') ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : undefined);
   if (!bin && aptInstall('nats-server', log)) bin = which('nats-server') ?? '/usr/sbin/nats-server';
-  if (!bin) throw new Error('NATS is not reachable at ' + natsUrl + ' and nats-server is not installed (apt-get install nats-server, or set NATS_URL)');
+  if (!bin)
+    throw new Error(
+      'NATS is not reachable at ' +
+        natsUrl +
+        ' and nats-server is not installed (apt-get install nats-server, or set NATS_URL)',
+    );
   const dir = join(stateDir, 'nats');
   mkdirSync(dir, { recursive: true });
   const out = openSync(join(stateDir, 'logs', 'nats-server.log'), 'a');
   log(`NATS: starting ${bin} with JetStream on ${hostname}:${p} (data in ${dir})`);
-  const child = spawn(bin, ['-a', hostname, '-p', String(p), '-js', '-sd', dir], { stdio: ['ignore', out, out] });
+  const child = spawn(bin, ['-a', hostname, '-p', String(p), '-js', '-sd', dir], {
+    stdio: ['ignore', out, out],
+  });
   await waitFor('nats-server', () => reachable(hostname, p));
   return async () => {
     child.kill('SIGTERM');
@@ -101,7 +112,10 @@ export async function ensurePostgres(databaseUrl, stateDir, log) {
   } else {
     let bin = postgresBinDir();
     if (!bin && aptInstall('postgresql', log)) bin = postgresBinDir();
-    if (!bin) throw new Error(`PostgreSQL is not reachable at ${url.hostname}:${port} and no initdb was found (apt-get install postgresql, or set DATABASE_URL)`);
+    if (!bin)
+      throw new Error(
+        `PostgreSQL is not reachable at ${url.hostname}:${port} and no initdb was found (apt-get install postgresql, or set DATABASE_URL)`,
+      );
     const dataDir = join(stateDir, 'postgres');
     const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
     const pgLog = join(stateDir, 'logs', 'postgres.log');
@@ -115,17 +129,49 @@ export async function ensurePostgres(databaseUrl, stateDir, log) {
       log(`PostgreSQL: initialising a cluster in ${dataDir}`);
       mkdirSync(dataDir, { recursive: true });
       giveToPostgres();
-      const init = spawnSync(asUser[0] ?? join(bin, 'initdb'), [...asUser.slice(1), ...(asUser.length ? [join(bin, 'initdb')] : []), '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore' });
+      const init = spawnSync(
+        asUser[0] ?? join(bin, 'initdb'),
+        [
+          ...asUser.slice(1),
+          ...(asUser.length ? [join(bin, 'initdb')] : []),
+          '-D',
+          dataDir,
+          '-U',
+          'postgres',
+          '--auth=trust',
+          '-E',
+          'UTF8',
+        ],
+        { stdio: 'ignore' },
+      );
       if (init.status !== 0) throw new Error('initdb failed');
     }
     log(`PostgreSQL: starting ${bin}/postgres on ${url.hostname}:${port}`);
     const pgCtl = join(bin, 'pg_ctl');
     giveToPostgres();
-    const args = ['-D', dataDir, '-l', pgLog, '-o', `-p ${port} -k /tmp -c listen_addresses=${url.hostname}`, '-w', 'start'];
-    const started = spawnSync(asUser[0] ?? pgCtl, [...asUser.slice(1), ...(asUser.length ? [pgCtl] : []), ...args], { stdio: 'ignore' });
-    if (started.status !== 0) throw new Error(`pg_ctl start failed; see ${join(stateDir, 'logs', 'postgres.log')}`);
+    const args = [
+      '-D',
+      dataDir,
+      '-l',
+      pgLog,
+      '-o',
+      `-p ${port} -k /tmp -c listen_addresses=${url.hostname}`,
+      '-w',
+      'start',
+    ];
+    const started = spawnSync(
+      asUser[0] ?? pgCtl,
+      [...asUser.slice(1), ...(asUser.length ? [pgCtl] : []), ...args],
+      { stdio: 'ignore' },
+    );
+    if (started.status !== 0)
+      throw new Error(`pg_ctl start failed; see ${join(stateDir, 'logs', 'postgres.log')}`);
     stop = async () => {
-      spawnSync(asUser[0] ?? pgCtl, [...asUser.slice(1), ...(asUser.length ? [pgCtl] : []), '-D', dataDir, '-m', 'fast', 'stop'], { stdio: 'ignore' });
+      spawnSync(
+        asUser[0] ?? pgCtl,
+        [...asUser.slice(1), ...(asUser.length ? [pgCtl] : []), '-D', dataDir, '-m', 'fast', 'stop'],
+        { stdio: 'ignore' },
+      );
     };
   }
   const admin = new URL(databaseUrl);

@@ -53,7 +53,10 @@ async function shutdown(code) {
   for (const child of children.reverse()) {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 10_000))]);
+      await Promise.race([
+        new Promise((r) => child.once('exit', r)),
+        new Promise((r) => setTimeout(r, 10_000)),
+      ]);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }
@@ -75,7 +78,8 @@ async function waitReady(name, url, child, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}; see .orch/logs/${name}.log`);
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with code ${child.exitCode}; see .orch/logs/${name}.log`);
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -113,7 +117,10 @@ try {
   stops.push(await ensurePostgres(env.DATABASE_URL, stateDir, log));
   if (!args.has('--no-build')) {
     log('building the workspace (npm run build) ...');
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    const build = spawnSync('npm', ['run', 'build', '--silent'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     if (build.status !== 0) throw new Error('build failed');
   }
   for (const svc of services) {
