@@ -81,20 +81,31 @@ export async function runDemo({ base, adminKey, log }) {
     ),
   );
   await new Promise((r) => setTimeout(r, 300));
+  const ids = [];
   for (const agent of fleet) {
     const { id } = await call(base, adminKey, 'POST', '/api/agents', { ...agent, maxConcurrency: 2 });
+    ids.push(id);
     log(`demo: registered ${agent.name} as ${id}`);
   }
   const events = await watching;
   if (events.length < fleet.length)
     throw new Error(`only ${events.length} of ${fleet.length} AgentRegistered events arrived on the stream`);
-  // The read model is eventually consistent: wait until it shows the whole fleet.
-  let listed = [];
-  for (let i = 0; i < 40 && listed.length < fleet.length; i++) {
-    const page = await call(base, adminKey, 'GET', '/api/agents?limit=100');
-    listed = page.items.filter((a) => fleet.some((f) => f.name === a.name));
-    if (listed.length < fleet.length) await new Promise((r) => setTimeout(r, 250));
+  // The read model is eventually consistent: wait until it serves each new agent.
+  const shown = [];
+  for (const id of ids) {
+    for (let i = 0; ; i++) {
+      const res = await fetch(`${base}/api/agents/${id}`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      if (res.ok) {
+        const agent = await res.json();
+        shown.push(`${agent.name} [${agent.status}, ${agent.capabilities.map((c) => c.name).join('+')}]`);
+        break;
+      }
+      if (i >= 40)
+        throw new Error(`agent ${id} did not appear in GET /api/agents/${id} (last status ${res.status})`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
-  if (listed.length < fleet.length) throw new Error('the agents did not appear in GET /api/agents');
-  log(`demo: GET /api/agents lists ${listed.map((a) => `${a.name} [${a.status}]`).join(', ')}`);
+  log(`demo: the read model serves ${shown.join(', ')}`);
 }
