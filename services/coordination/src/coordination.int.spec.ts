@@ -16,6 +16,7 @@ import { CommandBus, RemoteDomainError, naming } from '@orch/messaging';
 import { deleteStreams, testLogger } from '@orch/messaging/testing';
 import { eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
 import { Client } from 'pg';
+import { INBOX_RETENTION_MS, InboxJanitor } from './agents/inbox.janitor';
 import { startCoordination, type CoordinationService } from './app';
 import { loadConfig } from './config';
 
@@ -39,6 +40,18 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
   let nc: NatsConnection;
   let bus: CommandBus;
   const ctx = () => ({ correlationId: randomUUID(), principal: { id: 'test', role: 'admin' } });
+  const inboxCount = async (): Promise<number> => {
+    const pg = new Client({ connectionString: testDatabaseUrl() });
+    await pg.connect();
+    try {
+      const { rows } = await pg.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${schema}".consumer_inbox`,
+      );
+      return rows[0]?.n ?? 0;
+    } finally {
+      await pg.end();
+    }
+  };
 
   beforeAll(async () => {
     service = await startCoordination(
@@ -199,6 +212,26 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
       /orch_events_handled_total\{[^}]*consumer="agents-read-model"[^}]*type="AgentRegistered"[^}]*outcome="ok"[^}]*\} [1-9]/,
     );
     expect(text).toMatch(/orch_relay_leader\{[^}]*relay="outbox-coordination"[^}]*\} 1/);
+  });
+
+  it('prunes inbox entries older than the retention, and only those', async () => {
+    const janitor = service.app.get(InboxJanitor);
+    const command = registration();
+    await bus.request(info('RegisterAgent'), command, ctx());
+    // The consumer applies in publication order: once this agent is served, every event is in.
+    await eventually(
+      () =>
+        bus
+          .request(info('GetAgent'), create(GetAgentSchema, { agentId: command.agentId }), ctx())
+          .catch(() => undefined),
+      { what: 'the agent in the read model' },
+    );
+    const before = await inboxCount();
+    expect(await janitor.prune(new Date())).toBe(0);
+    expect(await inboxCount()).toBe(before);
+    const later = new Date(Date.now() + INBOX_RETENTION_MS + 60_000);
+    expect(await janitor.prune(later)).toBe(before);
+    expect(await inboxCount()).toBe(0);
   });
 
   it('reports ready on its health endpoint once started', async () => {

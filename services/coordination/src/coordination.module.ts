@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AgentsHandlers } from './agents/agents.handlers';
 import { AgentsProjection } from './agents/agents.projection';
+import { InboxJanitor } from './agents/inbox.janitor';
 import { openCoordinationDataSource } from './persistence/data-source';
 import { RelayLifecycle, SERVICE } from './relay.lifecycle';
 import type { AgentReader } from './agents/agent.read-model';
@@ -75,6 +76,7 @@ export class CoordinationModule implements OnApplicationShutdown {
         },
         AgentsHandlers,
         AgentsProjection,
+        InboxJanitor,
         RelayLifecycle,
       ],
     };
