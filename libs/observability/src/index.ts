@@ -4,3 +4,4 @@ export * from './logger';
 export * from './metrics';
 export * from './ops-server';
 export * from './telemetry';
+export * from './lifecycle';

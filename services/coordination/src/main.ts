@@ -1,23 +1,10 @@
-import { loadConfig } from './config';
+import { stopOnSignal } from '@orch/observability';
 import { startCoordination } from './app';
+import { loadConfig } from './config';
 
 async function main(): Promise<void> {
   const service = await startCoordination(loadConfig());
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    service.logger.info({ signal }, 'shutting down');
-    service.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        service.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignal({ service: 'coordination', logger: service.logger, close: () => service.close() });
 }
 
 main().catch((err: unknown) => {

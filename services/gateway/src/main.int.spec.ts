@@ -17,7 +17,7 @@ function startMain(env: Record<string, string>): { child: ChildProcess; output: 
   let output = '';
   const child = spawn(process.execPath, ['--conditions=@orch/source', '-r', '@swc-node/register', MAIN], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -118,8 +118,18 @@ describe('main.ts (the gateway process)', () => {
 
     it('stops cleanly on SIGTERM', async () => {
       proc.child.kill('SIGTERM');
-      const [code] = (await once(proc.child, 'exit')) as [number];
+      const exited = once(proc.child, 'exit') as Promise<[number]>;
+      const [code] = await Promise.race([
+        exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`no exit 25 s after SIGTERM; output:\n${proc.output()}`)),
+            25_000,
+          ).unref(),
+        ),
+      ]);
       expect(code).toBe(0);
-    });
+      expect(proc.output()).toContain('gateway stopped');
+    }, 35_000);
   });
 });

@@ -1,4 +1,4 @@
-import { createLogger, initTelemetry } from '@orch/observability';
+import { createLogger, initTelemetry, stopOnSignal } from '@orch/observability';
 import { createGatewayApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { waitForDependencies } from './startup';
@@ -28,22 +28,14 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   logger.info({ port: config.port, host: config.host, namespace: config.namespace }, 'gateway listening');
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'gateway stopping');
-    try {
+  stopOnSignal({
+    service: 'gateway',
+    logger,
+    close: async () => {
       await app.close();
       await telemetry.shutdown();
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err }, 'gateway did not stop cleanly');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+    },
+  });
 }
 
 main().catch((err: unknown) => {
