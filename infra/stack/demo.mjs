@@ -108,4 +108,21 @@ export async function runDemo({ base, adminKey, log }) {
     }
   }
   log(`demo: the read model serves ${shown.join(', ')}`);
+
+  const analysis = await call(base, adminKey, 'POST', '/api/workflows/analyze', {
+    tasks: [
+      { id: 'design', type: 'planner', estimatedDurationMs: 600_000 },
+      { id: 'code', type: 'coder', dependsOn: ['design'] },
+      { id: 'tests', type: 'tester', dependsOn: ['design'] },
+      { id: 'review', type: 'reviewer', dependsOn: ['code', 'tests'] },
+      { id: 'docs', type: 'documentation', dependsOn: ['design'] },
+    ],
+  });
+  if (!analysis.valid)
+    throw new Error(`the demo workflow was judged invalid: ${JSON.stringify(analysis.problems)}`);
+  log(
+    `demo: workflow analysis: levels ${analysis.levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}, ` +
+      `critical path ${analysis.criticalPath.join(' -> ')} (${analysis.estimates.durationMs / 60_000} min), ` +
+      `parallelism ${analysis.parallelism}`,
+  );
 }

@@ -7,6 +7,11 @@ export const services = [
     ready: (env) => `http://127.0.0.1:${env.COORDINATION_OPS_PORT}/health/ready`,
   },
   {
+    name: 'distribution',
+    entry: 'services/distribution/dist/main.js',
+    ready: (env) => `http://127.0.0.1:${env.DISTRIBUTION_OPS_PORT}/health/ready`,
+  },
+  {
     name: 'gateway',
     entry: 'services/gateway/dist/main.js',
     ready: (env) => `http://127.0.0.1:${env.GATEWAY_PORT}/health/ready`,
@@ -16,4 +21,5 @@ export const services = [
 export const defaultPorts = {
   GATEWAY_PORT: '8080',
   COORDINATION_OPS_PORT: '9101',
+  DISTRIBUTION_OPS_PORT: '9102',
 };

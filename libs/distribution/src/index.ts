@@ -1,1 +1,2 @@
 export * from './workflow/dag';
+export * from './workflow/analysis';

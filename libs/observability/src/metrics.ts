@@ -68,3 +68,15 @@ export function createMetrics(config: MetricsConfig): ServiceMetrics {
 export async function metricsText(registry: Registry): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
+
+/**
+ * Hooks that feed what a service's messaging handled into its series; structurally the
+ * `MessagingObserver` of @orch/messaging (commands answered, events acked/retried/dead-lettered).
+ */
+export const messagingObserver = (metrics: ServiceMetrics) => ({
+  commandHandled: (command: string, outcome: string, seconds: number): void =>
+    metrics.commandDuration.observe({ command, outcome }, seconds),
+  eventHandled: (consumer: string, type: string, outcome: string): void => {
+    metrics.eventsHandled.inc({ consumer, type, outcome });
+  },
+});

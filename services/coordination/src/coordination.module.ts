@@ -2,7 +2,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { PostgresEventStore, type EventStore } from '@orch/eventstore';
 import { MessagingModule, migrateMessagingSchema } from '@orch/messaging';
 import type { Pool } from 'pg';
-import type { ServiceMetrics } from '@orch/observability';
+import { messagingObserver, type ServiceMetrics } from '@orch/observability';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AgentsHandlers } from './agents/agents.handlers';
@@ -11,7 +11,6 @@ import { InboxJanitor } from './agents/inbox.janitor';
 import { openCoordinationDataSource } from './persistence/data-source';
 import { RelayLifecycle, SERVICE } from './relay.lifecycle';
 import type { AgentReader } from './agents/agent.read-model';
-import { observerFor } from './metrics';
 import {
   AGENT_READER,
   CLOCK,
@@ -47,7 +46,7 @@ export class CoordinationModule implements OnApplicationShutdown {
           natsUrl: options.natsUrl,
           namespace: options.namespace,
           logger,
-          observer: observerFor(metrics),
+          observer: messagingObserver(metrics),
         }),
       ],
       providers: [

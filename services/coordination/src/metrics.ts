@@ -1,13 +1,6 @@
-import type { MessagingObserver, OutboxRelay } from '@orch/messaging';
+import type { OutboxRelay } from '@orch/messaging';
 import type { ServiceMetrics } from '@orch/observability';
 import { Gauge } from 'prom-client';
-
-/** Feeds what messaging handled into the service's Prometheus series. */
-export const observerFor = (metrics: ServiceMetrics): MessagingObserver => ({
-  commandHandled: (command, outcome, seconds) =>
-    metrics.commandDuration.observe({ command, outcome }, seconds),
-  eventHandled: (consumer, type, outcome) => metrics.eventsHandled.inc({ consumer, type, outcome }),
-});
 
 /** Relay gauges, read from its status at scrape time. */
 export function registerRelayMetrics(metrics: ServiceMetrics, relay: OutboxRelay): void {

@@ -5,6 +5,7 @@ import { HealthRegistry, type ServiceMetrics } from '@orch/observability';
 import type { Logger } from 'pino';
 import { AgentsController } from './agents/agents.controller';
 import { AccessGuard } from './auth/access.guard';
+import { CommandSender } from './commands/command-sender';
 import type { GatewayConfig } from './config';
 import { createPool, Database } from './db/database';
 import { migrate } from './db/migrations';
@@ -18,6 +19,7 @@ import { KeysController } from './keys/keys.controller';
 import { KeysRepository } from './keys/keys.repository';
 import { KeysService } from './keys/keys.service';
 import { GATEWAY_CONFIG, LOGGER, METRICS } from './tokens';
+import { WorkflowsController } from './workflows/workflows.controller';
 
 /** The gateway: its own PostgreSQL schema (keys, idempotency) and NATS for everything else. */
 @Module({})
@@ -34,7 +36,13 @@ export class GatewayModule {
           commandTimeoutMs: config.commandTimeoutMs,
         }),
       ],
-      controllers: [HealthController, KeysController, AgentsController, EventsController],
+      controllers: [
+        HealthController,
+        KeysController,
+        AgentsController,
+        WorkflowsController,
+        EventsController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
@@ -65,6 +73,7 @@ export class GatewayModule {
               }),
           inject: [Database, Messaging],
         },
+        CommandSender,
         KeysRepository,
         KeysService,
         BootstrapAdminKey,

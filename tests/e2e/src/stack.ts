@@ -5,6 +5,11 @@ import {
   loadConfig as coordinationConfig,
   type CoordinationService,
 } from '@orch/coordination-service';
+import {
+  startDistribution,
+  loadConfig as distributionConfig,
+  type DistributionService,
+} from '@orch/distribution-service';
 import { createGatewayApp, loadConfig as gatewayConfig } from '@orch/gateway';
 import { naming } from '@orch/messaging';
 import { deleteStreams, testLogger } from '@orch/messaging/testing';
@@ -22,6 +27,7 @@ export interface TestStack {
   readonly eventStoreSchema: string;
   readonly gateway: NestFastifyApplication;
   readonly coordination: CoordinationService;
+  readonly distribution: DistributionService;
   /** fetch against the gateway with a key. */
   call(
     key: string,
@@ -58,6 +64,15 @@ export async function startStack(
     }),
     { logger: testLogger() },
   );
+  const distribution = await startDistribution(
+    distributionConfig({
+      NATS_URL: testNatsUrl(),
+      ORCH_NAMESPACE: namespace,
+      DISTRIBUTION_OPS_PORT: '0',
+      DISTRIBUTION_OPS_HOST: '127.0.0.1',
+    }),
+    { logger: testLogger() },
+  );
   const gateway = await createGatewayApp(
     {
       ...gatewayConfig({ DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl() }),
@@ -80,6 +95,7 @@ export async function startStack(
     eventStoreSchema,
     gateway,
     coordination,
+    distribution,
     call: (key, method, path, body, headers = {}) =>
       fetch(baseUrl + path, {
         method,
@@ -93,6 +109,7 @@ export async function startStack(
     async close() {
       await gateway.close();
       await coordination.close();
+      await distribution.close();
       await telemetry.shutdown();
       const nc = await connect({ servers: testNatsUrl() });
       await deleteStreams(nc, naming(namespace));

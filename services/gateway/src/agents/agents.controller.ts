@@ -9,29 +9,24 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { create, type Message } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import {
-  commandTypes,
   GetAgentSchema,
   ListAgentsSchema,
   type AgentPage,
   type AgentRegistration,
   type AgentView,
-  type CommandTypeInfo,
 } from '@orch/contracts';
-import { CommandBus } from '@orch/messaging';
-import type { ServiceMetrics } from '@orch/observability';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Allow, AllowOwnAgent, CurrentPrincipal, READERS } from '../auth/access';
+import { CommandSender, command } from '../commands/command-sender';
 import type { Principal } from '../auth/principal';
-import type { GatewayConfig } from '../config';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.interceptor';
 import { isValidIdempotencyKey } from '../idempotency/request-hash';
 import { KeysService } from '../keys/keys.service';
 import { ApiProblems, openApiSchema } from '../openapi/openapi';
 import { AgentKeyNotIssuedError } from '../problem/errors';
-import { GATEWAY_CONFIG, METRICS } from '../tokens';
 import { ZodPipe } from '../validation/zod.pipe';
 import { derivedUuid } from './agent-id';
 import { toAgentPageResponse, toAgentResponse, toRegisterAgent } from './agents.mapping';
@@ -46,12 +41,6 @@ import {
   type ListAgentsQuery,
   type RegisterAgentBody,
 } from './agents.schemas';
-
-function command(name: string): CommandTypeInfo {
-  const info = commandTypes.get(name);
-  if (!info) throw new Error(`command ${name} is not declared in proto/`);
-  return info;
-}
 
 const REGISTER_AGENT = command('coordination.RegisterAgent');
 const GET_AGENT = command('coordination.GetAgent');
@@ -68,36 +57,9 @@ const AgentIdParam = z.string().min(1).max(200);
 @Controller('api/agents')
 export class AgentsController {
   constructor(
-    @Inject(CommandBus) private readonly bus: CommandBus,
+    @Inject(CommandSender) private readonly commands: CommandSender,
     @Inject(KeysService) private readonly keys: KeysService,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(METRICS) private readonly metrics: ServiceMetrics,
   ) {}
-
-  /** Sends a command with the request's correlation id and principal, timing it by outcome. */
-  private async send<Res extends Message>(
-    info: CommandTypeInfo,
-    payload: Message,
-    req: FastifyRequest,
-    principal: Principal,
-    commandId?: string,
-  ): Promise<Res> {
-    const end = this.metrics.commandDuration.startTimer({ command: `${info.service}.${info.name}` });
-    try {
-      const res = await this.bus.request<Res>(info, payload, {
-        correlationId: req.id,
-        ...(commandId ? { commandId } : {}),
-        principal,
-        timeoutMs: this.config.commandTimeoutMs,
-      });
-      end({ outcome: 'ok' });
-      return res;
-    } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      end({ outcome: typeof code === 'string' ? code : 'error' });
-      throw err;
-    }
-  }
 
   /**
    * Registration first, key second: a failed registration leaves no key behind; a failed key
@@ -124,7 +86,7 @@ export class AgentsController {
   ): Promise<z.output<typeof AgentRegisteredResponseSchema>> {
     const retryable = idempotencyKey !== undefined && isValidIdempotencyKey(idempotencyKey);
     const agentId = retryable ? derivedUuid(principal.id, idempotencyKey, 'agent') : randomUUID();
-    await this.send<AgentRegistration>(
+    await this.commands.send<AgentRegistration>(
       REGISTER_AGENT,
       toRegisterAgent(agentId, body),
       req,
@@ -156,7 +118,7 @@ export class AgentsController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: FastifyRequest,
   ): Promise<AgentPageResponse> {
-    const page = await this.send<AgentPage>(
+    const page = await this.commands.send<AgentPage>(
       LIST_AGENTS,
       create(ListAgentsSchema, { limit: query.limit, cursor: query.cursor ?? '' }),
       req,
@@ -176,7 +138,7 @@ export class AgentsController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: FastifyRequest,
   ): Promise<AgentResponse> {
-    const view = await this.send<AgentView>(
+    const view = await this.commands.send<AgentView>(
       GET_AGENT,
       create(GetAgentSchema, { agentId: id }),
       req,

@@ -1,0 +1,53 @@
+import type { Message } from '@bufbuild/protobuf';
+import { Inject, Injectable } from '@nestjs/common';
+import { commandTypes, type CommandTypeInfo } from '@orch/contracts';
+import { CommandBus } from '@orch/messaging';
+import type { ServiceMetrics } from '@orch/observability';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal';
+import type { GatewayConfig } from '../config';
+import { GATEWAY_CONFIG, METRICS } from '../tokens';
+
+/** The command or query `<service>.<name>` as proto/ declares it; throws at start-up when missing. */
+export function command(name: string): CommandTypeInfo {
+  const info = commandTypes.get(name);
+  if (!info) throw new Error(`command ${name} is not declared in proto/`);
+  return info;
+}
+
+/**
+ * Sends commands and queries for HTTP handlers: the request's correlation id and the principal
+ * travel explicitly with each, and each round trip is timed by outcome.
+ */
+@Injectable()
+export class CommandSender {
+  constructor(
+    @Inject(CommandBus) private readonly bus: CommandBus,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+  ) {}
+
+  async send<Res extends Message>(
+    info: CommandTypeInfo,
+    payload: Message,
+    req: FastifyRequest,
+    principal: Principal,
+    commandId?: string,
+  ): Promise<Res> {
+    const end = this.metrics.commandDuration.startTimer({ command: `${info.service}.${info.name}` });
+    try {
+      const res = await this.bus.request<Res>(info, payload, {
+        correlationId: req.id,
+        ...(commandId ? { commandId } : {}),
+        principal,
+        timeoutMs: this.config.commandTimeoutMs,
+      });
+      end({ outcome: 'ok' });
+      return res;
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      end({ outcome: typeof code === 'string' ? code : 'error' });
+      throw err;
+    }
+  }
+}
