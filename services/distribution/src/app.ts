@@ -1,62 +1,29 @@
-import 'reflect-metadata';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Messaging } from '@orch/messaging';
-import {
-  HealthRegistry,
-  createLogger,
-  createMetrics,
-  initTelemetry,
-  messagingObserver,
-  startOpsServer,
-  type Logger,
-  type OpsServer,
-} from '@orch/observability';
-import { PinoNestLogger } from '@orch/observability/nest';
+import type { Logger } from '@orch/observability';
+import { messagingObserver } from '@orch/observability';
+import { startService, type RunningService } from '@orch/service-kit';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { DistributionConfig } from './config';
 import { DistributionModule, SERVICE } from './distribution.module';
 
-export interface DistributionService {
-  readonly app: INestApplicationContext;
-  readonly ops: OpsServer;
-  readonly logger: Logger;
-  close(): Promise<void>;
-}
+export type DistributionService = RunningService;
 
 export interface StartOptions {
   readonly spanProcessors?: readonly SpanProcessor[];
   readonly logger?: Logger;
 }
 
-/**
- * Starts the distribution service: health and metrics first (so /health/ready can say NATS is
- * missing while it is awaited), then the NestJS application with its command handlers.
- */
+/** Starts the distribution service: health and metrics first, then NATS (waited for), then its handlers. */
 export async function startDistribution(
   config: DistributionConfig,
   options: StartOptions = {},
 ): Promise<DistributionService> {
-  const telemetry = initTelemetry({
-    serviceName: SERVICE,
-    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
-  });
-  const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
-  const metrics = createMetrics({ service: SERVICE });
-  let messaging: Messaging | undefined;
-  const health = new HealthRegistry().register('nats', () => {
-    if (!messaging) throw new Error('not connected yet');
-    if (messaging.health().nats !== 'up') throw new Error('disconnected');
-  });
-  const ops = await startOpsServer({
-    port: config.DISTRIBUTION_OPS_PORT,
-    host: config.DISTRIBUTION_OPS_HOST,
-    health,
-    registry: metrics.registry,
-    logger,
-  });
-  try {
-    const app = await NestFactory.createApplicationContext(
+  return startService({
+    name: SERVICE,
+    logLevel: config.LOG_LEVEL,
+    opsPort: config.DISTRIBUTION_OPS_PORT,
+    opsHost: config.DISTRIBUTION_OPS_HOST,
+    ...options,
+    module: ({ logger, metrics }) =>
       DistributionModule.forRoot(
         {
           natsUrl: config.NATS_URL,
@@ -66,24 +33,5 @@ export async function startDistribution(
         logger,
         messagingObserver(metrics),
       ),
-      { logger: new PinoNestLogger(logger), abortOnError: false },
-    );
-    await app.init();
-    messaging = app.get(Messaging);
-    logger.info({ ops: ops.url }, 'distribution service ready');
-    return {
-      app,
-      ops,
-      logger,
-      async close() {
-        await app.close();
-        await ops.close();
-        await telemetry.shutdown();
-      },
-    };
-  } catch (err) {
-    await ops.close();
-    await telemetry.shutdown();
-    throw err;
-  }
+  });
 }

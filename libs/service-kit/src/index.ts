@@ -1,0 +1,1 @@
+export { startService, type RunningService, type StartServiceOptions } from './start-service';
