@@ -217,7 +217,10 @@ describe('JetStream event consumers', () => {
   });
 
   it('starts a new durable at a stream sequence or a time, and shares it between replicas', async () => {
-    const first = await publishRecordedEvent(js, ns, recordedEvent({ type: 'StartProbe', data: { i: 1 } }));
+    await publishRecordedEvent(js, ns, recordedEvent({ type: 'StartProbe', data: { i: 1 } }));
+    // A gap, so a start time between the first and second messages exists at millisecond
+    // precision (Date has no finer); without it both can share a millisecond.
+    await new Promise((r) => setTimeout(r, 50));
     const second = await publishRecordedEvent(js, ns, recordedEvent({ type: 'StartProbe', data: { i: 2 } }));
     await publishRecordedEvent(js, ns, recordedEvent({ type: 'StartProbe', data: { i: 3 } }));
 
@@ -229,10 +232,11 @@ describe('JetStream event consumers', () => {
     await eventually(() => (bySeq.calls.length === 2 ? true : undefined));
     expect(bySeq.calls.map((c) => c.event.data)).toEqual([{ i: 2 }, { i: 3 }]);
 
-    const stored = await (await js.streams.get(ns.eventsStream)).getMessage({ seq: first.seq });
+    const stored = await (await js.streams.get(ns.eventsStream)).getMessage({ seq: second.seq });
     const byTime = recorder();
     await start(
-      { types: ['StartProbe'], startPosition: { time: new Date(stored!.time.getTime() + 1) } },
+      // The second message's time, truncated to the millisecond: at or before it, after the first.
+      { types: ['StartProbe'], startPosition: { time: new Date(stored!.time.getTime()) } },
       async (e, d) => void byTime.record(e, d),
     );
     await eventually(() => (byTime.calls.length === 2 ? true : undefined));
