@@ -1,6 +1,9 @@
 import { createRegistry, getOption, hasOption, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import type { GenFile } from '@bufbuild/protobuf/codegenv2';
 import { file_orchestrator_coordination_v1_agents } from './gen/orchestrator/coordination/v1/agents_pb';
+import { file_orchestrator_coordination_v1_sessions } from './gen/orchestrator/coordination/v1/sessions_pb';
+import { file_orchestrator_distribution_v1_tasks } from './gen/orchestrator/distribution/v1/tasks_pb';
+import { file_orchestrator_v1_orchestration } from './gen/orchestrator/v1/orchestration_pb';
 import { file_orchestrator_distribution_v1_workflows } from './gen/orchestrator/distribution/v1/workflows_pb';
 import { command, event, file_orchestrator_v1_options } from './gen/orchestrator/v1/options_pb';
 import { file_orchestrator_v1_envelope } from './gen/orchestrator/v1/envelope_pb';
@@ -9,8 +12,11 @@ import { file_orchestrator_v1_envelope } from './gen/orchestrator/v1/envelope_pb
 export const protoFiles: readonly GenFile[] = [
   file_orchestrator_v1_options,
   file_orchestrator_v1_envelope,
+  file_orchestrator_v1_orchestration,
   file_orchestrator_coordination_v1_agents,
+  file_orchestrator_coordination_v1_sessions,
   file_orchestrator_distribution_v1_workflows,
+  file_orchestrator_distribution_v1_tasks,
 ];
 
 /** A domain event type, as declared in proto/ with the `(orchestrator.v1.event)` option. */

@@ -7,13 +7,15 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_orchestrator_v1_options } from "../../v1/options_pb";
+import type { Selection } from "../../v1/orchestration_pb";
+import { file_orchestrator_v1_orchestration } from "../../v1/orchestration_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file orchestrator/coordination/v1/agents.proto.
  */
 export const file_orchestrator_coordination_v1_agents: GenFile = /*@__PURE__*/
-  fileDesc("CilvcmNoZXN0cmF0b3IvY29vcmRpbmF0aW9uL3YxL2FnZW50cy5wcm90bxIcb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MSIpCgpDYXBhYmlsaXR5EgwKBG5hbWUYASABKAkSDQoFbGV2ZWwYAiABKAEiTgoJQ29zdE1vZGVsEh8KF3Blcl8xa19pbnB1dF90b2tlbnNfdXNkGAEgASgBEiAKGHBlcl8xa19vdXRwdXRfdG9rZW5zX3VzZBgCIAEoASKPBAoNUmVnaXN0ZXJBZ2VudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEj4KDGNhcGFiaWxpdGllcxgFIAMoCzIoLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ2FwYWJpbGl0eRIXCg9tYXhfY29uY3VycmVuY3kYBiABKA0SNQoEY29zdBgHIAEoCzInLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ29zdE1vZGVsEkcKBmxhYmVscxgIIAMoCzI3Lm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuUmVnaXN0ZXJBZ2VudC5MYWJlbHNFbnRyeRISCgphZ2VudF90eXBlGAkgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAE6oAGStRibAQoMY29vcmRpbmF0aW9uEg1SZWdpc3RlckFnZW50Gi5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkFnZW50UmVnaXN0cmF0aW9uIkxSZWdpc3RlciBhbiBhZ2VudCB3aXRoIGl0cyBjYXBhYmlsaXRpZXMsIHByb3ZpZGVyLCBtb2RlbCwgY29zdCBhbmQgY2FwYWNpdHkuIj0KEUFnZW50UmVnaXN0cmF0aW9uEhAKCGFnZW50X2lkGAEgASgJEhYKDnN0cmVhbV92ZXJzaW9uGAIgASgEIpQBCghHZXRBZ2VudBIQCghhZ2VudF9pZBgBIAEoCTp2krUYcgoMY29vcmRpbmF0aW9uEghHZXRBZ2VudBomb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudFZpZXciMFJlYWQgb25lIGFnZW50IGZyb20gdGhlIGNvb3JkaW5hdGlvbiByZWFkIG1vZGVsLiKfAQoKTGlzdEFnZW50cxINCgVsaW1pdBgBIAEoDRIOCgZjdXJzb3IYAiABKAk6cpK1GG4KDGNvb3JkaW5hdGlvbhIKTGlzdEFnZW50cxomb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudFBhZ2UiKlBhZ2UgdGhyb3VnaCBhZ2VudHMgaW4gcmVnaXN0cmF0aW9uIG9yZGVyLiLZAwoJQWdlbnRWaWV3EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDQoFbW9kZWwYBCABKAkSDgoGc3RhdHVzGAUgASgJEhQKDGFjdGl2ZV90YXNrcxgGIAEoDRI+CgxjYXBhYmlsaXRpZXMYByADKAsyKC5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkNhcGFiaWxpdHkSDwoHY2lyY3VpdBgIIAEoCRIXCg9tYXhfY29uY3VycmVuY3kYCSABKA0SNQoEY29zdBgKIAEoCzInLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ29zdE1vZGVsEkMKBmxhYmVscxgLIAMoCzIzLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQWdlbnRWaWV3LkxhYmVsc0VudHJ5EhIKCmFnZW50X3R5cGUYDCABKAkSMQoNcmVnaXN0ZXJlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgOIAEoBBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlgKCUFnZW50UGFnZRI2CgVpdGVtcxgBIAMoCzInLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQWdlbnRWaWV3EhMKC25leHRfY3Vyc29yGAIgASgJIvYDCg9BZ2VudFJlZ2lzdGVyZWQSEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRI+CgxjYXBhYmlsaXRpZXMYBSADKAsyKC5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkNhcGFiaWxpdHkSFwoPbWF4X2NvbmN1cnJlbmN5GAYgASgNEjUKBGNvc3QYByABKAsyJy5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkNvc3RNb2RlbBJJCgZsYWJlbHMYCCADKAsyOS5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkFnZW50UmVnaXN0ZXJlZC5MYWJlbHNFbnRyeRISCgphZ2VudF90eXBlGAkgASgJEjEKDXJlZ2lzdGVyZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAE6UYq1GE0KDGNvb3JkaW5hdGlvbhABGjtBbiBhZ2VudCBqb2luZWQgdGhlIGZsZWV0OyBpdCBpcyBpZGxlIGFuZCBtYXkgcmVjZWl2ZSB3b3JrLiK0AQoRQWdlbnREZXJlZ2lzdGVyZWQSEAoIYWdlbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEjMKD2RlcmVnaXN0ZXJlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6SIq1GEQKDGNvb3JkaW5hdGlvbhABGjJBbiBhZ2VudCBsZWZ0IHRoZSBmbGVldDsgaXQgcmVjZWl2ZXMgbm8gbW9yZSB3b3JrLmIGcHJvdG8z", [file_google_protobuf_timestamp, file_orchestrator_v1_options]);
+  fileDesc("CilvcmNoZXN0cmF0b3IvY29vcmRpbmF0aW9uL3YxL2FnZW50cy5wcm90bxIcb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MSIpCgpDYXBhYmlsaXR5EgwKBG5hbWUYASABKAkSDQoFbGV2ZWwYAiABKAEiTgoJQ29zdE1vZGVsEh8KF3Blcl8xa19pbnB1dF90b2tlbnNfdXNkGAEgASgBEiAKGHBlcl8xa19vdXRwdXRfdG9rZW5zX3VzZBgCIAEoASKPBAoNUmVnaXN0ZXJBZ2VudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEj4KDGNhcGFiaWxpdGllcxgFIAMoCzIoLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ2FwYWJpbGl0eRIXCg9tYXhfY29uY3VycmVuY3kYBiABKA0SNQoEY29zdBgHIAEoCzInLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ29zdE1vZGVsEkcKBmxhYmVscxgIIAMoCzI3Lm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuUmVnaXN0ZXJBZ2VudC5MYWJlbHNFbnRyeRISCgphZ2VudF90eXBlGAkgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAE6oAGStRibAQoMY29vcmRpbmF0aW9uEg1SZWdpc3RlckFnZW50Gi5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkFnZW50UmVnaXN0cmF0aW9uIkxSZWdpc3RlciBhbiBhZ2VudCB3aXRoIGl0cyBjYXBhYmlsaXRpZXMsIHByb3ZpZGVyLCBtb2RlbCwgY29zdCBhbmQgY2FwYWNpdHkuIj0KEUFnZW50UmVnaXN0cmF0aW9uEhAKCGFnZW50X2lkGAEgASgJEhYKDnN0cmVhbV92ZXJzaW9uGAIgASgEIpQBCghHZXRBZ2VudBIQCghhZ2VudF9pZBgBIAEoCTp2krUYcgoMY29vcmRpbmF0aW9uEghHZXRBZ2VudBomb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudFZpZXciMFJlYWQgb25lIGFnZW50IGZyb20gdGhlIGNvb3JkaW5hdGlvbiByZWFkIG1vZGVsLiKfAQoKTGlzdEFnZW50cxINCgVsaW1pdBgBIAEoDRIOCgZjdXJzb3IYAiABKAk6cpK1GG4KDGNvb3JkaW5hdGlvbhIKTGlzdEFnZW50cxomb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudFBhZ2UiKlBhZ2UgdGhyb3VnaCBhZ2VudHMgaW4gcmVnaXN0cmF0aW9uIG9yZGVyLiKpBAoJQWdlbnRWaWV3EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDQoFbW9kZWwYBCABKAkSDgoGc3RhdHVzGAUgASgJEhQKDGFjdGl2ZV90YXNrcxgGIAEoDRI+CgxjYXBhYmlsaXRpZXMYByADKAsyKC5vcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkNhcGFiaWxpdHkSDwoHY2lyY3VpdBgIIAEoCRIXCg9tYXhfY29uY3VycmVuY3kYCSABKA0SNQoEY29zdBgKIAEoCzInLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ29zdE1vZGVsEkMKBmxhYmVscxgLIAMoCzIzLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQWdlbnRWaWV3LkxhYmVsc0VudHJ5EhIKCmFnZW50X3R5cGUYDCABKAkSMQoNcmVnaXN0ZXJlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgOIAEoBBI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPYWN0aXZlX3Rhc2tfaWRzGBAgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWAoJQWdlbnRQYWdlEjYKBWl0ZW1zGAEgAygLMicub3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudFZpZXcSEwoLbmV4dF9jdXJzb3IYAiABKAkirgEKCUhlYXJ0YmVhdBIQCghhZ2VudF9pZBgBIAEoCTqOAZK1GIkBCgxjb29yZGluYXRpb24SCUhlYXJ0YmVhdBolb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudEFjayJHQW4gYWdlbnQgaXMgYWxpdmUuIEVwaGVtZXJhbDogb25seSBhIGNoYW5nZSBvZiBoZWFsdGggYmVjb21lcyBhbiBldmVudC4irAEKCkRyYWluQWdlbnQSEAoIYWdlbnRfaWQYASABKAk6iwGStRiGAQoMY29vcmRpbmF0aW9uEgpEcmFpbkFnZW50GiVvcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkFnZW50QWNrIkNTdG9wIGdpdmluZyBhbiBhZ2VudCBuZXcgd29yazsgdGhlIHRhc2tzIGl0IGhvbGRzIHJ1biB0byB0aGVpciBlbmQuIsEBCg9EZXJlZ2lzdGVyQWdlbnQSEAoIYWdlbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJOosBkrUYhgEKDGNvb3JkaW5hdGlvbhIPRGVyZWdpc3RlckFnZW50GiVvcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkFnZW50QWNrIj5SZW1vdmUgYW4gYWdlbnQgZnJvbSB0aGUgZmxlZXQ7IHRhc2tzIGl0IGhvbGRzIGFyZSByZWFzc2lnbmVkLiJECghBZ2VudEFjaxIQCghhZ2VudF9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFgoOc3RyZWFtX3ZlcnNpb24YAyABKAQijgIKC1NlbGVjdEFnZW50EhQKDGNhcGFiaWxpdGllcxgBIAMoCRIQCghzdHJhdGVneRgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIRCglhZ2VudF9pZHMYBCADKAkSGQoRZXhjbHVkZV9hZ2VudF9pZHMYBSADKAk6lgGStRiRAQoMY29vcmRpbmF0aW9uEgtTZWxlY3RBZ2VudBoZb3JjaGVzdHJhdG9yLnYxLlNlbGVjdGlvbiJZUmFuayB0aGUgYWdlbnRzIHRoYXQgY291bGQgdGFrZSB3b3JrIHdpdGggdGhlc2UgY2FwYWJpbGl0aWVzLCB3aXRob3V0IGFzc2lnbmluZyBhbnl0aGluZy4i4AIKC0Fzc2lnbkFnZW50Eg8KB3Rhc2tfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSEAoIc3RyYXRlZ3kYBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSFwoPcGlubmVkX2FnZW50X2lkGAYgASgJEhEKCWFnZW50X2lkcxgHIAMoCRIZChFleGNsdWRlX2FnZW50X2lkcxgIIAMoCTqqAZK1GKUBCgxjb29yZGluYXRpb24SC0Fzc2lnbkFnZW50GixvcmNoZXN0cmF0b3IuY29vcmRpbmF0aW9uLnYxLkFnZW50QXNzaWdubWVudCJaU2VsZWN0IGFuIGFnZW50IGZvciBhIHJlYWR5IHRhc2sgYW5kIHRha2Ugb25lIG9mIGl0cyBzbG90cywgZ3VhcmRlZCBieSBpdHMgc3RyZWFtIHZlcnNpb24uIowBCg9BZ2VudEFzc2lnbm1lbnQSEAoIYXNzaWduZWQYASABKAgSEAoIYWdlbnRfaWQYAiABKAkSFgoOc3RyZWFtX3ZlcnNpb24YAyABKAQSLQoJc2VsZWN0aW9uGAQgASgLMhoub3JjaGVzdHJhdG9yLnYxLlNlbGVjdGlvbhIOCgZyZWFzb24YBSABKAki2AEKDFJlbGVhc2VBZ2VudBIQCghhZ2VudF9pZBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCTqUAZK1GI8BCgxjb29yZGluYXRpb24SDFJlbGVhc2VBZ2VudBolb3JjaGVzdHJhdG9yLmNvb3JkaW5hdGlvbi52MS5BZ2VudEFjayJKR2l2ZSBiYWNrIHRoZSBzbG90IGFuIGFnZW50IGhvbGRzIGZvciBhIHRhc2sgKGEgbm8tb3Agd2hlbiBpdCBob2xkcyBub25lKS4i9gMKD0FnZW50UmVnaXN0ZXJlZBIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEj4KDGNhcGFiaWxpdGllcxgFIAMoCzIoLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ2FwYWJpbGl0eRIXCg9tYXhfY29uY3VycmVuY3kYBiABKA0SNQoEY29zdBgHIAEoCzInLm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQ29zdE1vZGVsEkkKBmxhYmVscxgIIAMoCzI5Lm9yY2hlc3RyYXRvci5jb29yZGluYXRpb24udjEuQWdlbnRSZWdpc3RlcmVkLkxhYmVsc0VudHJ5EhIKCmFnZW50X3R5cGUYCSABKAkSMQoNcmVnaXN0ZXJlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ATpRirUYTQoMY29vcmRpbmF0aW9uEAEaO0FuIGFnZW50IGpvaW5lZCB0aGUgZmxlZXQ7IGl0IGlzIGlkbGUgYW5kIG1heSByZWNlaXZlIHdvcmsuIrQBChFBZ2VudERlcmVnaXN0ZXJlZBIQCghhZ2VudF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSMwoPZGVyZWdpc3RlcmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDpIirUYRAoMY29vcmRpbmF0aW9uEAEaMkFuIGFnZW50IGxlZnQgdGhlIGZsZWV0OyBpdCByZWNlaXZlcyBubyBtb3JlIHdvcmsuIqEBCg1BZ2VudERyYWluaW5nEhAKCGFnZW50X2lkGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDpWirUYUgoMY29vcmRpbmF0aW9uEAEaQEFuIGFnZW50IHRha2VzIG5vIG5ldyB3b3JrOyB0aGUgdGFza3MgaXQgaG9sZHMgcnVuIHRvIHRoZWlyIGVuZC4iiwIKEUFnZW50VGFza0Fzc2lnbmVkEhAKCGFnZW50X2lkGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRItCglzZWxlY3Rpb24YBCABKAsyGi5vcmNoZXN0cmF0b3IudjEuU2VsZWN0aW9uEi8KC2Fzc2lnbmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDpfirUYWwoMY29vcmRpbmF0aW9uEAEaSUFuIGFnZW50IHRvb2sgYSBzbG90IGZvciBhIHRhc2s7IHRoZSBzZWxlY3Rpb24gcmVjb3JkcyB3aHkgaXQgd2FzIGNob3Nlbi4ivgEKEUFnZW50VGFza1JlbGVhc2VkEhAKCGFnZW50X2lkGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJEi8KC3JlbGVhc2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDpFirUYQQoMY29vcmRpbmF0aW9uEAEaL0FuIGFnZW50IGdhdmUgYmFjayB0aGUgc2xvdCBpdCBoZWxkIGZvciBhIHRhc2suIooCChRBZ2VudEJlY2FtZVVuaGVhbHRoeRIQCghhZ2VudF9pZBgBIAEoCRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRcmVsZWFzZWRfdGFza19pZHMYAyADKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOmaKtRhiCgxjb29yZGluYXRpb24QARpQQW4gYWdlbnQgbWlzc2VkIGl0cyBoZWFydGJlYXRzOyBpdHMgc2xvdHMgYXJlIHJlbGVhc2VkIGFuZCBpdHMgdGFza3MgcmVhc3NpZ25lZC4ingEKDkFnZW50UmVjb3ZlcmVkEhAKCGFnZW50X2lkGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDpSirUYTgoMY29vcmRpbmF0aW9uEAEaPEFuIHVuaGVhbHRoeSBhZ2VudCBpcyBoZWFyZCBmcm9tIGFnYWluIGFuZCBtYXkgcmVjZWl2ZSB3b3JrLmIGcHJvdG8z", [file_google_protobuf_timestamp, file_orchestrator_v1_options, file_orchestrator_v1_orchestration]);
 
 /**
  * @generated from message orchestrator.coordination.v1.Capability
@@ -258,6 +260,20 @@ export type AgentView = Message<"orchestrator.coordination.v1.AgentView"> & {
    * @generated from field: uint64 version = 14;
    */
   version: bigint;
+
+  /**
+   * Last heartbeat this service saw; unset before the first one.
+   *
+   * @generated from field: google.protobuf.Timestamp last_heartbeat_at = 15;
+   */
+  lastHeartbeatAt?: Timestamp | undefined;
+
+  /**
+   * Tasks the agent holds now.
+   *
+   * @generated from field: repeated string active_task_ids = 16;
+   */
+  activeTaskIds: string[];
 };
 
 /**
@@ -288,6 +304,254 @@ export type AgentPage = Message<"orchestrator.coordination.v1.AgentPage"> & {
  */
 export const AgentPageSchema: GenMessage<AgentPage> = /*@__PURE__*/
   messageDesc(file_orchestrator_coordination_v1_agents, 7);
+
+/**
+ * @generated from message orchestrator.coordination.v1.Heartbeat
+ */
+export type Heartbeat = Message<"orchestrator.coordination.v1.Heartbeat"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.Heartbeat.
+ * Use `create(HeartbeatSchema)` to create a new message.
+ */
+export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 8);
+
+/**
+ * @generated from message orchestrator.coordination.v1.DrainAgent
+ */
+export type DrainAgent = Message<"orchestrator.coordination.v1.DrainAgent"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.DrainAgent.
+ * Use `create(DrainAgentSchema)` to create a new message.
+ */
+export const DrainAgentSchema: GenMessage<DrainAgent> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 9);
+
+/**
+ * @generated from message orchestrator.coordination.v1.DeregisterAgent
+ */
+export type DeregisterAgent = Message<"orchestrator.coordination.v1.DeregisterAgent"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.DeregisterAgent.
+ * Use `create(DeregisterAgentSchema)` to create a new message.
+ */
+export const DeregisterAgentSchema: GenMessage<DeregisterAgent> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 10);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentAck
+ */
+export type AgentAck = Message<"orchestrator.coordination.v1.AgentAck"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * idle | busy | unhealthy | draining | offline
+   *
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * @generated from field: uint64 stream_version = 3;
+   */
+  streamVersion: bigint;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentAck.
+ * Use `create(AgentAckSchema)` to create a new message.
+ */
+export const AgentAckSchema: GenMessage<AgentAck> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 11);
+
+/**
+ * @generated from message orchestrator.coordination.v1.SelectAgent
+ */
+export type SelectAgent = Message<"orchestrator.coordination.v1.SelectAgent"> & {
+  /**
+   * @generated from field: repeated string capabilities = 1;
+   */
+  capabilities: string[];
+
+  /**
+   * round_robin | least_loaded | capability_match | weighted (default)
+   *
+   * @generated from field: string strategy = 2;
+   */
+  strategy: string;
+
+  /**
+   * Prefer agents of this provider (others remain as failover).
+   *
+   * @generated from field: string provider = 3;
+   */
+  provider: string;
+
+  /**
+   * Restrict to these agents (a session's pool); empty means the whole fleet.
+   *
+   * @generated from field: repeated string agent_ids = 4;
+   */
+  agentIds: string[];
+
+  /**
+   * @generated from field: repeated string exclude_agent_ids = 5;
+   */
+  excludeAgentIds: string[];
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.SelectAgent.
+ * Use `create(SelectAgentSchema)` to create a new message.
+ */
+export const SelectAgentSchema: GenMessage<SelectAgent> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 12);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AssignAgent
+ */
+export type AssignAgent = Message<"orchestrator.coordination.v1.AssignAgent"> & {
+  /**
+   * @generated from field: string task_id = 1;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: repeated string capabilities = 3;
+   */
+  capabilities: string[];
+
+  /**
+   * @generated from field: string strategy = 4;
+   */
+  strategy: string;
+
+  /**
+   * @generated from field: string provider = 5;
+   */
+  provider: string;
+
+  /**
+   * Only this agent may take the task (solo, pair roles, a hand-off to a named agent).
+   *
+   * @generated from field: string pinned_agent_id = 6;
+   */
+  pinnedAgentId: string;
+
+  /**
+   * @generated from field: repeated string agent_ids = 7;
+   */
+  agentIds: string[];
+
+  /**
+   * @generated from field: repeated string exclude_agent_ids = 8;
+   */
+  excludeAgentIds: string[];
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AssignAgent.
+ * Use `create(AssignAgentSchema)` to create a new message.
+ */
+export const AssignAgentSchema: GenMessage<AssignAgent> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 13);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentAssignment
+ */
+export type AgentAssignment = Message<"orchestrator.coordination.v1.AgentAssignment"> & {
+  /**
+   * False when no eligible agent has a free slot now; `reason` says why.
+   *
+   * @generated from field: bool assigned = 1;
+   */
+  assigned: boolean;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: uint64 stream_version = 3;
+   */
+  streamVersion: bigint;
+
+  /**
+   * @generated from field: orchestrator.v1.Selection selection = 4;
+   */
+  selection?: Selection | undefined;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentAssignment.
+ * Use `create(AgentAssignmentSchema)` to create a new message.
+ */
+export const AgentAssignmentSchema: GenMessage<AgentAssignment> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 14);
+
+/**
+ * @generated from message orchestrator.coordination.v1.ReleaseAgent
+ */
+export type ReleaseAgent = Message<"orchestrator.coordination.v1.ReleaseAgent"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string task_id = 2;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.ReleaseAgent.
+ * Use `create(ReleaseAgentSchema)` to create a new message.
+ */
+export const ReleaseAgentSchema: GenMessage<ReleaseAgent> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 15);
 
 /**
  * @generated from message orchestrator.coordination.v1.AgentRegistered
@@ -349,7 +613,7 @@ export type AgentRegistered = Message<"orchestrator.coordination.v1.AgentRegiste
  * Use `create(AgentRegisteredSchema)` to create a new message.
  */
 export const AgentRegisteredSchema: GenMessage<AgentRegistered> = /*@__PURE__*/
-  messageDesc(file_orchestrator_coordination_v1_agents, 8);
+  messageDesc(file_orchestrator_coordination_v1_agents, 16);
 
 /**
  * @generated from message orchestrator.coordination.v1.AgentDeregistered
@@ -376,5 +640,150 @@ export type AgentDeregistered = Message<"orchestrator.coordination.v1.AgentDereg
  * Use `create(AgentDeregisteredSchema)` to create a new message.
  */
 export const AgentDeregisteredSchema: GenMessage<AgentDeregistered> = /*@__PURE__*/
-  messageDesc(file_orchestrator_coordination_v1_agents, 9);
+  messageDesc(file_orchestrator_coordination_v1_agents, 17);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentDraining
+ */
+export type AgentDraining = Message<"orchestrator.coordination.v1.AgentDraining"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 2;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentDraining.
+ * Use `create(AgentDrainingSchema)` to create a new message.
+ */
+export const AgentDrainingSchema: GenMessage<AgentDraining> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 18);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentTaskAssigned
+ */
+export type AgentTaskAssigned = Message<"orchestrator.coordination.v1.AgentTaskAssigned"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string task_id = 2;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: string session_id = 3;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: orchestrator.v1.Selection selection = 4;
+   */
+  selection?: Selection | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp assigned_at = 5;
+   */
+  assignedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentTaskAssigned.
+ * Use `create(AgentTaskAssignedSchema)` to create a new message.
+ */
+export const AgentTaskAssignedSchema: GenMessage<AgentTaskAssigned> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 19);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentTaskReleased
+ */
+export type AgentTaskReleased = Message<"orchestrator.coordination.v1.AgentTaskReleased"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string task_id = 2;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp released_at = 4;
+   */
+  releasedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentTaskReleased.
+ * Use `create(AgentTaskReleasedSchema)` to create a new message.
+ */
+export const AgentTaskReleasedSchema: GenMessage<AgentTaskReleased> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 20);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentBecameUnhealthy
+ */
+export type AgentBecameUnhealthy = Message<"orchestrator.coordination.v1.AgentBecameUnhealthy"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_heartbeat_at = 2;
+   */
+  lastHeartbeatAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated string released_task_ids = 3;
+   */
+  releasedTaskIds: string[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 4;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentBecameUnhealthy.
+ * Use `create(AgentBecameUnhealthySchema)` to create a new message.
+ */
+export const AgentBecameUnhealthySchema: GenMessage<AgentBecameUnhealthy> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 21);
+
+/**
+ * @generated from message orchestrator.coordination.v1.AgentRecovered
+ */
+export type AgentRecovered = Message<"orchestrator.coordination.v1.AgentRecovered"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 2;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message orchestrator.coordination.v1.AgentRecovered.
+ * Use `create(AgentRecoveredSchema)` to create a new message.
+ */
+export const AgentRecoveredSchema: GenMessage<AgentRecovered> = /*@__PURE__*/
+  messageDesc(file_orchestrator_coordination_v1_agents, 22);
 
