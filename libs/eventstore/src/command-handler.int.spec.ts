@@ -11,46 +11,11 @@ import {
   type RecordedEvent,
 } from '.';
 import { testDatabaseUrl, uniqueName } from '@orch/testing';
+import { decisionCount, seats, type SeatsCommand, type SeatsEvent, type SeatsState } from './fixtures/seats';
 
-// A small aggregate: a pool of seats with a capacity, the shape of the real capacity invariants.
-type Command =
-  | { readonly type: 'OpenPool'; readonly capacity: number }
-  | { readonly type: 'Reserve'; readonly holder: string }
-  | { readonly type: 'Touch' };
-type Event =
-  | { readonly type: 'PoolOpened'; readonly capacity: number }
-  | { readonly type: 'SeatReserved'; readonly holder: string };
-type State =
-  | { readonly status: 'none' }
-  | { readonly status: 'open'; readonly capacity: number; readonly holders: readonly string[] };
-
-let decisions = 0;
-const seats: Decider<Command, Event, State> = {
-  initialState: () => ({ status: 'none' }),
-  decide(command, state) {
-    decisions++;
-    switch (command.type) {
-      case 'OpenPool':
-        if (state.status !== 'none') throw new ConflictError('pool already open');
-        return [{ type: 'PoolOpened', capacity: command.capacity }];
-      case 'Reserve':
-        if (state.status === 'none') throw new NotFoundError('no such pool');
-        if (state.holders.includes(command.holder)) return [];
-        if (state.holders.length >= state.capacity) throw new ConflictError('pool is full');
-        return [{ type: 'SeatReserved', holder: command.holder }];
-      case 'Touch':
-        return [];
-    }
-  },
-  evolve(state, event) {
-    switch (event.type) {
-      case 'PoolOpened':
-        return { status: 'open', capacity: event.capacity, holders: [] };
-      case 'SeatReserved':
-        return state.status === 'open' ? { ...state, holders: [...state.holders, event.holder] } : state;
-    }
-  },
-};
+type Command = SeatsCommand;
+type Event = SeatsEvent;
+type State = SeatsState;
 
 const schema = uniqueName('es_command');
 const pool = new Pool({ connectionString: testDatabaseUrl(), max: 4 });
@@ -187,10 +152,10 @@ describe('executeCommand', () => {
   it('decides again on a fresh read when another writer got there first', async () => {
     const streamId = `pool-${randomUUID()}`;
     await run(store, streamId, { type: 'OpenPool', capacity: 2 });
-    decisions = 0;
+    decisionCount.value = 0;
     // The rival takes one seat between our read and our append: the retry sees it and still fits.
     const outcome = await run(racedBy(1), streamId, { type: 'Reserve', holder: 'me' });
-    expect(decisions).toBe(2);
+    expect(decisionCount.value).toBe(2);
     expect(outcome.state).toEqual({ status: 'open', capacity: 2, holders: ['rival-0', 'me'] });
 
     // With the pool now full, a raced command is decided again and refused by the domain rule.
@@ -204,7 +169,7 @@ describe('executeCommand', () => {
   it('gives up after maxRetries and throws the version conflict', async () => {
     const streamId = `pool-${randomUUID()}`;
     await run(store, streamId, { type: 'OpenPool', capacity: 100 });
-    decisions = 0;
+    decisionCount.value = 0;
     const error = await run(
       racedBy(10),
       streamId,
@@ -212,7 +177,7 @@ describe('executeCommand', () => {
       { maxRetries: 2 },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongExpectedVersionError);
-    expect(decisions).toBe(3);
+    expect(decisionCount.value).toBe(3);
     const holders = (await store.readStream(streamId)).map((e) => (e.data as { holder?: string }).holder);
     expect(holders).not.toContain('me');
   });

@@ -9,3 +9,9 @@ export {
   type SnapshotPolicy,
 } from './command-handler';
 export * from './postgres';
+export {
+  AggregateCache,
+  type AggregateCacheOptions,
+  type CachedAggregate,
+  type CachedExecution,
+} from './aggregate-cache';

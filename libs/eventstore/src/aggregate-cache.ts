@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import type { Decider } from '@orch/domain-kit';
+import type { AppendResult, EventMetadataInput, EventStore, NewEvent, RecordedEvent } from './contract';
+import { isWrongExpectedVersion } from './errors';
+
+export interface AggregateCacheOptions<C, E extends { readonly type: string }, S> {
+  readonly decider: Decider<C, E, S>;
+  /** Domain event to stored type and payload. */
+  toNewEvent(event: E): { type: string; data: unknown; schemaVersion?: number };
+  /** Stored event back to the domain event. */
+  fromRecorded(event: RecordedEvent): E;
+  /** Defaults to crypto.randomUUID. */
+  newEventId?(): string;
+  /** Re-decisions after a concurrent append by another writer; defaults to 5, then the conflict is thrown. */
+  readonly maxRetries?: number;
+}
+
+/** An aggregate as this process knows it. */
+export interface CachedAggregate<S> {
+  readonly state: S;
+  /** Version of the last event folded into `state` (0n: the stream does not exist). */
+  readonly version: bigint;
+}
+
+export interface CachedExecution<E, S> extends CachedAggregate<S> {
+  /** The events decided and appended (empty when the command changed nothing). */
+  readonly events: E[];
+  /** The append's result; undefined when nothing was appended. */
+  readonly result: AppendResult | undefined;
+}
+
+/**
+ * The write side of hot aggregates, kept in memory (DESIGN.md "Performance mindset").
+ *
+ * `executeCommand` reads a stream for every command; an aggregate that takes many commands (an
+ * agent's slots, a session's workflow) would be re-read over and over. This cache folds each stream
+ * once, decides on the state in memory and appends with the version it knows as the expected
+ * version. Correctness still rests on the store: when another writer (another replica) appended in
+ * between, the append fails with a version conflict, the cache reads only the missing events and
+ * decides again. Commands for one stream are serialized in this process, so they never conflict
+ * with each other.
+ *
+ * `observe` applies events seen on the global log, so a replica also follows writes made by
+ * others; together with a read of the log from position 0 it rebuilds every aggregate at start.
+ */
+export class AggregateCache<C, E extends { readonly type: string }, S> {
+  private readonly aggregates = new Map<string, CachedAggregate<S>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly newEventId: () => string;
+  private readonly maxRetries: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly options: AggregateCacheOptions<C, E, S>,
+  ) {
+    this.newEventId = options.newEventId ?? randomUUID;
+    this.maxRetries = options.maxRetries ?? 5;
+  }
+
+  /**
+   * Decides `command` on the stream's current state and appends the events. Domain errors thrown
+   * by `decide` propagate unchanged and leave the cached state as it was.
+   */
+  execute(streamId: string, command: C, metadata?: EventMetadataInput): Promise<CachedExecution<E, S>> {
+    return this.serialized(streamId, () => this.decideAndAppend(streamId, command, metadata ?? {}));
+  }
+
+  /** The stream's state, read from the store the first time it is asked for. */
+  get(streamId: string): Promise<CachedAggregate<S>> {
+    return this.serialized(streamId, () => this.load(streamId));
+  }
+
+  /** The stream's state if this process holds it, without any I/O. */
+  peek(streamId: string): CachedAggregate<S> | undefined {
+    return this.aggregates.get(streamId);
+  }
+
+  /**
+   * Folds an event read from the global log into the cache. Events already folded are ignored; a
+   * stream's first event starts a new entry; a gap (an event missed) drops the entry so the next
+   * use reads the stream again. Returns the entry after the event, or undefined when none is held.
+   */
+  observe(recorded: RecordedEvent): CachedAggregate<S> | undefined {
+    const current = this.aggregates.get(recorded.streamId);
+    const version = current?.version ?? 0n;
+    if (recorded.streamVersion <= version) return current;
+    if (recorded.streamVersion !== version + 1n) {
+      this.aggregates.delete(recorded.streamId);
+      return undefined;
+    }
+    const state = this.options.decider.evolve(
+      current?.state ?? this.options.decider.initialState(),
+      this.options.fromRecorded(recorded),
+    );
+    const next = { state, version: recorded.streamVersion };
+    this.aggregates.set(recorded.streamId, next);
+    return next;
+  }
+
+  /** Forgets a stream (a finished aggregate nobody will ask for again). */
+  evict(streamId: string): void {
+    this.aggregates.delete(streamId);
+  }
+
+  /** Every aggregate held, by stream id. */
+  entries(): IterableIterator<[string, CachedAggregate<S>]> {
+    return this.aggregates.entries();
+  }
+
+  get size(): number {
+    return this.aggregates.size;
+  }
+
+  private async decideAndAppend(
+    streamId: string,
+    command: C,
+    metadata: EventMetadataInput,
+  ): Promise<CachedExecution<E, S>> {
+    const { decider } = this.options;
+    const { command: recordedCommand, ...rest } = metadata;
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.load(streamId);
+      const events = [...decider.decide(command, current.state)];
+      if (events.length === 0) return { ...current, events, result: undefined };
+      const newEvents = events.map((event, i): NewEvent => {
+        const { type, data, schemaVersion } = this.options.toNewEvent(event);
+        return {
+          eventId: this.newEventId(),
+          type,
+          data,
+          ...(schemaVersion !== undefined ? { schemaVersion } : {}),
+          metadata: i === 0 && recordedCommand ? { ...rest, command: recordedCommand } : rest,
+        };
+      });
+      let result: AppendResult;
+      try {
+        result = await this.store.append(streamId, current.version, newEvents);
+      } catch (error) {
+        if (!isWrongExpectedVersion(error) || attempt >= this.maxRetries) throw error;
+        await this.catchUp(streamId);
+        continue;
+      }
+      const next = {
+        state: events.reduce(decider.evolve, current.state),
+        version: result.nextExpectedVersion,
+      };
+      // An observer may already have folded these events from the global log; either way the
+      // state at `nextExpectedVersion` is the same.
+      const latest = this.aggregates.get(streamId);
+      if (!latest || latest.version <= next.version) this.aggregates.set(streamId, next);
+      return { ...next, events, result };
+    }
+  }
+
+  private async load(streamId: string): Promise<CachedAggregate<S>> {
+    return this.aggregates.get(streamId) ?? this.catchUp(streamId);
+  }
+
+  /** Reads the events after the cached version (all of them when nothing is cached). */
+  private async catchUp(streamId: string): Promise<CachedAggregate<S>> {
+    const { decider, fromRecorded } = this.options;
+    const cached = this.aggregates.get(streamId);
+    let state = cached?.state ?? decider.initialState();
+    let version = cached?.version ?? 0n;
+    for (const recorded of await this.store.readStream(streamId, { fromVersion: version + 1n })) {
+      state = decider.evolve(state, fromRecorded(recorded));
+      version = recorded.streamVersion;
+    }
+    // Observed events may have moved the entry on while the read was in flight.
+    const latest = this.aggregates.get(streamId);
+    if (latest && latest.version > version) return latest;
+    const next = { state, version };
+    this.aggregates.set(streamId, next);
+    return next;
+  }
+
+  /** Runs `work` after every earlier call for the same stream has settled. */
+  private serialized<T>(streamId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(streamId) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(streamId, tail);
+    void tail.then(() => {
+      if (this.queues.get(streamId) === tail) this.queues.delete(streamId);
+    });
+    return run;
+  }
+}
