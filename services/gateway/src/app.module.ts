@@ -20,6 +20,9 @@ import { KeysRepository } from './keys/keys.repository';
 import { KeysService } from './keys/keys.service';
 import { GATEWAY_CONFIG, LOGGER, METRICS } from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
+import { OrchestrationController } from './orchestration/orchestration.controller';
+import { SessionsController } from './orchestration/sessions.controller';
+import { TasksController } from './orchestration/tasks.controller';
 
 /** The gateway: its own PostgreSQL schema (keys, idempotency) and NATS for everything else. */
 @Module({})
@@ -41,6 +44,9 @@ export class GatewayModule {
         KeysController,
         AgentsController,
         WorkflowsController,
+        SessionsController,
+        TasksController,
+        OrchestrationController,
         EventsController,
       ],
       providers: [

@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -11,13 +24,20 @@ import {
 } from '@nestjs/swagger';
 import { create } from '@bufbuild/protobuf';
 import {
+  AssignmentSchema,
+  DeregisterAgentSchema,
+  DrainAgentSchema,
   GetAgentSchema,
+  HeartbeatSchema,
   ListAgentsSchema,
+  NextAssignmentSchema,
+  type AgentAck,
+  type AssignmentPoll,
   type AgentPage,
   type AgentRegistration,
   type AgentView,
 } from '@orch/contracts';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Allow, AllowOwnAgent, CurrentPrincipal, READERS } from '../auth/access';
 import { CommandSender, command } from '../commands/command-sender';
@@ -27,6 +47,8 @@ import { isValidIdempotencyKey } from '../idempotency/request-hash';
 import { KeysService } from '../keys/keys.service';
 import { ApiProblems, openApiSchema } from '../openapi/openapi';
 import { AgentKeyNotIssuedError } from '../problem/errors';
+import { toApiJson } from '../orchestration/orchestration.mapping';
+import { AssignmentQuerySchema, AssignmentResponseSchema } from '../orchestration/orchestration.schemas';
 import { ZodPipe } from '../validation/zod.pipe';
 import { derivedUuid } from './agent-id';
 import { toAgentPageResponse, toAgentResponse, toRegisterAgent } from './agents.mapping';
@@ -45,6 +67,15 @@ import {
 const REGISTER_AGENT = command('coordination.RegisterAgent');
 const GET_AGENT = command('coordination.GetAgent');
 const LIST_AGENTS = command('coordination.ListAgents');
+const HEARTBEAT = command('coordination.Heartbeat');
+const DRAIN_AGENT = command('coordination.DrainAgent');
+const DEREGISTER_AGENT = command('coordination.DeregisterAgent');
+const NEXT_ASSIGNMENT = command('distribution.NextAssignment');
+
+const ackJson = (ack: AgentAck): { agentId: string; status: string } => ({
+  agentId: ack.agentId,
+  status: ack.status,
+});
 
 const AgentIdParam = z.string().min(1).max(200);
 
@@ -91,7 +122,7 @@ export class AgentsController {
       toRegisterAgent(agentId, body),
       req,
       principal,
-      retryable ? derivedUuid(principal.id, idempotencyKey, 'command') : undefined,
+      retryable ? { commandId: derivedUuid(principal.id, idempotencyKey, 'command') } : {},
     );
     let issued;
     try {
@@ -145,5 +176,93 @@ export class AgentsController {
       principal,
     );
     return toAgentResponse(view);
+  }
+
+  @Post(':id/heartbeat')
+  @HttpCode(200)
+  @Allow('admin', 'operator')
+  @AllowOwnAgent('id')
+  @ApiOperation({ summary: 'The agent is alive (an unhealthy agent recovers)' })
+  @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
+  async heartbeat(
+    @Param('id', new ZodPipe(AgentIdParam, { param: 'id' })) id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<{ agentId: string; status: string }> {
+    return ackJson(
+      await this.commands.send<AgentAck>(HEARTBEAT, create(HeartbeatSchema, { agentId: id }), req, principal),
+    );
+  }
+
+  @Post(':id/drain')
+  @HttpCode(200)
+  @Allow('admin', 'operator')
+  @AllowOwnAgent('id')
+  @ApiOperation({ summary: 'Give the agent no new work; the tasks it holds run to their end' })
+  @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
+  async drain(
+    @Param('id', new ZodPipe(AgentIdParam, { param: 'id' })) id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<{ agentId: string; status: string }> {
+    return ackJson(
+      await this.commands.send<AgentAck>(
+        DRAIN_AGENT,
+        create(DrainAgentSchema, { agentId: id }),
+        req,
+        principal,
+      ),
+    );
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @Allow('admin', 'operator')
+  @AllowOwnAgent('id')
+  @ApiOperation({ summary: 'Remove the agent from the fleet; tasks it holds are retried elsewhere' })
+  @ApiProblems(400, 401, 403, 404, 429, 502, 503, 504)
+  async deregister(
+    @Param('id', new ZodPipe(AgentIdParam, { param: 'id' })) id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<{ agentId: string; status: string }> {
+    return ackJson(
+      await this.commands.send<AgentAck>(
+        DEREGISTER_AGENT,
+        create(DeregisterAgentSchema, { agentId: id, reason: `deregistered by ${principal.role}` }),
+        req,
+        principal,
+      ),
+    );
+  }
+
+  @Get(':id/assignments/next')
+  @Allow('admin', 'operator')
+  @AllowOwnAgent('id')
+  @ApiOperation({
+    summary: 'Long-poll the next task assigned to the agent: 200 with it, or 204 after waitMs',
+  })
+  @ApiResponse({ status: 200, schema: openApiSchema(AssignmentResponseSchema, 'output') })
+  @ApiResponse({ status: 204, description: 'No assignment arrived within waitMs' })
+  @ApiProblems(400, 401, 403, 404, 429, 502, 503, 504)
+  async nextAssignment(
+    @Param('id', new ZodPipe(AgentIdParam, { param: 'id' })) id: string,
+    @Query(new ZodPipe(AssignmentQuerySchema, 'query')) query: z.output<typeof AssignmentQuerySchema>,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Record<string, unknown> | undefined> {
+    const poll = await this.commands.send<AssignmentPoll>(
+      NEXT_ASSIGNMENT,
+      create(NextAssignmentSchema, { agentId: id, waitMs: query.waitMs }),
+      req,
+      principal,
+      { extraTimeoutMs: query.waitMs },
+    );
+    if (!poll.found || !poll.assignment) {
+      void reply.status(204);
+      return undefined;
+    }
+    return toApiJson(AssignmentSchema, poll.assignment);
   }
 }

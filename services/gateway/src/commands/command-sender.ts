@@ -15,6 +15,13 @@ export function command(name: string): CommandTypeInfo {
   return info;
 }
 
+export interface SendOptions {
+  /** Makes a retried request the same command (derived from its Idempotency-Key). */
+  readonly commandId?: string;
+  /** Added to the usual timeout, for queries that wait on purpose (long-polls). */
+  readonly extraTimeoutMs?: number;
+}
+
 /**
  * Sends commands and queries for HTTP handlers: the request's correlation id and the principal
  * travel explicitly with each, and each round trip is timed by outcome.
@@ -32,15 +39,15 @@ export class CommandSender {
     payload: Message,
     req: FastifyRequest,
     principal: Principal,
-    commandId?: string,
+    options: SendOptions = {},
   ): Promise<Res> {
     const end = this.metrics.commandDuration.startTimer({ command: `${info.service}.${info.name}` });
     try {
       const res = await this.bus.request<Res>(info, payload, {
         correlationId: req.id,
-        ...(commandId ? { commandId } : {}),
+        ...(options.commandId ? { commandId: options.commandId } : {}),
         principal,
-        timeoutMs: this.config.commandTimeoutMs,
+        timeoutMs: this.config.commandTimeoutMs + (options.extraTimeoutMs ?? 0),
       });
       end({ outcome: 'ok' });
       return res;

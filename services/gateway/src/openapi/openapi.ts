@@ -34,6 +34,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   403: 'The key may not do this',
   404: 'Not found',
   409: 'Conflict with the current state, or the Idempotency-Key is in use',
+  412: 'If-Match names another version (currentVersion and ETag give the current one)',
   413: 'Body over the size limit',
   415: 'Body is not application/json',
   422: 'Idempotency-Key reused for a different request',

@@ -76,3 +76,16 @@ export class DependencyUnavailableError extends Error {
     super(`${dependency} is unavailable; retry later`, options);
   }
 }
+
+/** A conditional write (If-Match) found the resource at another version. Answered 412. */
+export class PreconditionFailedError extends Error {
+  override readonly name = 'PreconditionFailedError';
+  readonly code = 'precondition_failed';
+  constructor(
+    message: string,
+    /** The version the resource is at now, for the client's next If-Match. */
+    readonly currentVersion: number | undefined,
+  ) {
+    super(message);
+  }
+}

@@ -13,6 +13,7 @@ import {
   DependencyUnavailableError,
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
+  PreconditionFailedError,
   RateLimitedError,
   UnauthenticatedError,
 } from './errors';
@@ -153,6 +154,12 @@ export function toProblem(err: unknown, ctx: ProblemContext): ProblemResponse {
     return make(401, err.code, err.message, { headers: { 'WWW-Authenticate': challenge } });
   }
   if (err instanceof IdempotencyKeyReusedError) return make(422, err.code, err.message);
+  if (err instanceof PreconditionFailedError) {
+    return make(412, err.code, err.message, {
+      fields: err.currentVersion !== undefined ? { currentVersion: err.currentVersion } : {},
+      ...(err.currentVersion !== undefined ? { headers: { ETag: `"${err.currentVersion}"` } } : {}),
+    });
+  }
   if (err instanceof IdempotencyInProgressError)
     return make(409, err.code, err.message, { headers: { 'Retry-After': '1' } });
   if (err instanceof RateLimitedError) {

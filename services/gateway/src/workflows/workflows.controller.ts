@@ -1,9 +1,21 @@
 import { create } from '@bufbuild/protobuf';
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AnalyzeWorkflowSchema, type WorkflowAnalysis } from '@orch/contracts';
+import {
+  AdaptWorkflowSchema,
+  AnalyzeWorkflowSchema,
+  SessionSuggestionSchema,
+  SessionViewSchema,
+  SuggestSessionSchema,
+  type SessionSuggestion,
+  type SessionView,
+  type WorkflowAnalysis,
+} from '@orch/contracts';
+import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import { Allow, CurrentPrincipal, READERS } from '../auth/access';
+import { toApiJson, toTaskSpec } from '../orchestration/orchestration.mapping';
+import { AdaptBodySchema, SuggestBodySchema } from '../orchestration/orchestration.schemas';
 import type { Principal } from '../auth/principal';
 import { CommandSender, command } from '../commands/command-sender';
 import { ApiProblems, openApiSchema } from '../openapi/openapi';
@@ -16,6 +28,8 @@ import {
 } from './workflows.schemas';
 
 const ANALYZE_WORKFLOW = command('distribution.AnalyzeWorkflow');
+const SUGGEST_SESSION = command('coordination.SuggestSession');
+const ADAPT_WORKFLOW = command('distribution.AdaptWorkflow');
 
 /** The analysis as API.md names it: a workflow's problems are data (200), not an HTTP error. */
 export const toAnalysisResponse = (a: WorkflowAnalysis): WorkflowAnalysisResponse => ({
@@ -76,5 +90,52 @@ export class WorkflowsController {
       principal,
     );
     return toAnalysisResponse(analysis);
+  }
+
+  @Post('suggest')
+  @HttpCode(200)
+  @Allow(...READERS)
+  @ApiOperation({ summary: 'Suggest a pattern and the agents a goal needs, with the reasons' })
+  @ApiBody({ schema: openApiSchema(SuggestBodySchema) })
+  @ApiProblems(400, 401, 403, 429, 502, 503, 504)
+  async suggest(
+    @Body(new ZodPipe(SuggestBodySchema)) body: z.output<typeof SuggestBodySchema>,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<Record<string, unknown>> {
+    const suggestion = await this.commands.send<SessionSuggestion>(
+      SUGGEST_SESSION,
+      create(SuggestSessionSchema, { goal: body.goal, tasks: (body.tasks ?? []).map(toTaskSpec) }),
+      req,
+      principal,
+    );
+    return toApiJson(SessionSuggestionSchema, suggestion);
+  }
+
+  @Post('adapt')
+  @HttpCode(200)
+  @Allow('admin', 'operator')
+  @ApiOperation({
+    summary: "Change a running session's DAG: add tasks, remove or replace tasks not started yet",
+  })
+  @ApiBody({ schema: openApiSchema(AdaptBodySchema) })
+  @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
+  async adapt(
+    @Body(new ZodPipe(AdaptBodySchema)) body: z.output<typeof AdaptBodySchema>,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<Record<string, unknown>> {
+    const view = await this.commands.send<SessionView>(
+      ADAPT_WORKFLOW,
+      create(AdaptWorkflowSchema, {
+        sessionId: body.sessionId,
+        add: (body.add ?? []).map(toTaskSpec),
+        remove: body.remove ?? [],
+        replace: (body.replace ?? []).map(toTaskSpec),
+      }),
+      req,
+      principal,
+    );
+    return toApiJson(SessionViewSchema, view);
   }
 }
