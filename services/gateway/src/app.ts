@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config';
 import { correlationIdFor } from './http/correlation';
 import { installEdgeHooks } from './http/edge-hooks';
 import { rateLimit, rateLimitOptions } from './http/rate-limit';
+import { installYamlBody } from './http/yaml-body';
 import { KeysService } from './keys/keys.service';
 import { ProblemFilter } from './problem/problem.filter';
 
@@ -53,8 +54,9 @@ export async function createGatewayApp(
   );
   try {
     const fastify = app.getHttpAdapter().getInstance();
-    // JSON only: any other body is a 415.
+    // JSON, or YAML for workflow files: any other body is a 415.
     fastify.removeContentTypeParser('text/plain');
+    installYamlBody(fastify);
     installEdgeHooks(fastify, { keys: app.get(KeysService), metrics, logger });
     await app.register(rateLimit, rateLimitOptions(config.rateLimits));
     app.useGlobalFilters(new ProblemFilter(logger));

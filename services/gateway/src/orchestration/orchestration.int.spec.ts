@@ -194,6 +194,39 @@ describe('orchestration routes against CommandServers on NATS', () => {
       expect(services.calls.get('StartSession')?.length ?? 0).toBe(before);
     });
 
+    it('takes a workflow file in YAML, validated like JSON', async () => {
+      const yaml = [
+        'goal: triage the outage',
+        'pattern: solo',
+        'tasks:',
+        '  - id: reproduce',
+        '    type: debug',
+        '  - { id: fix, type: code, dependsOn: [reproduce] }',
+      ].join('\n');
+      const headers = { 'content-type': 'application/yaml' };
+      const res = await call('POST', '/api/orchestration/sessions', operatorKey, yaml, headers);
+      expect(res.statusCode).toBe(201);
+      expect(res.json<{ roles: Record<string, string> }>().roles).toEqual({ soloAgentId: 'a1' });
+      const sent = services.last<StartSession>('StartSession')!;
+      expect(sent.tasks.map((t) => [t.key, t.dependsOn])).toEqual([
+        ['reproduce', []],
+        ['fix', ['reproduce']],
+      ]);
+
+      const broken = await call(
+        'POST',
+        '/api/orchestration/sessions',
+        operatorKey,
+        'goal: [unclosed',
+        headers,
+      );
+      expect(broken.statusCode).toBe(400);
+      expect(broken.json<{ errors: { path: string; message: string }[] }>().errors[0]).toMatchObject({
+        path: 'body',
+        message: expect.stringMatching(/^line 1: /) as unknown as string,
+      });
+    });
+
     it('is refused to a viewer', async () => {
       const res = await call('POST', '/api/orchestration/sessions', viewerKey, { goal: 'g', tasks });
       expect(res.statusCode).toBe(403);
