@@ -12,57 +12,27 @@
  * - read@1000    GET /api/agents/{id} at a fixed 1,000 req/s, open loop (latency at the DESIGN.md target rate)
  * - write        POST /api/agents, 16 connections, closed loop (command + append + relay per request)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Client } from 'pg';
+import {
+  cpuSeconds,
+  databaseUrl,
+  freePort,
+  natsUrl,
+  root,
+  startProcess,
+  stopAll,
+  waitReady,
+} from './support/processes';
 
-const root = join(__dirname, '..', '..');
-const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const natsUrl = process.env['BENCH_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-
-async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} not ready at ${url}`);
-}
-
-function startProcess(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  child.once('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM') console.error(`${name} exited (${signal ?? code})`);
-  });
-  return child;
-}
 
 interface Scenario {
   readonly name: string;
@@ -80,21 +50,6 @@ interface Scenario {
   readonly statusCodes: Record<string, number>;
   readonly connections: number;
   readonly targetRate?: number;
-}
-
-/**
- * CPU seconds (user + system) a process has used, from /proc (Linux). Wall-clock rates on a shared
- * 2-core VM move with the neighbours; CPU time per request is the steadier measure of our code.
- */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
 }
 
 /** Processes whose CPU time each scenario reports, by name. */
@@ -296,10 +251,7 @@ export async function run(): Promise<void> {
     );
     console.log(`results written to ${file}`);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(
-      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
-    );
+    await stopAll(children);
     const pg = new Client({ connectionString: databaseUrl });
     await pg.connect();
     for (const schema of Object.values(schemas)) await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
