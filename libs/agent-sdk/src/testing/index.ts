@@ -1,0 +1,8 @@
+export {
+  FakeGateway,
+  problem,
+  type FakeResponse,
+  type Interceptor,
+  type RecordedReport,
+  type RecordedRequest,
+} from './fake-gateway';
