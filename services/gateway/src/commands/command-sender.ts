@@ -18,6 +18,11 @@ export function command(name: string): CommandTypeInfo {
 export interface SendOptions {
   /** Makes a retried request the same command (derived from its Idempotency-Key). */
   readonly commandId?: string;
+  /**
+   * The session the command belongs to: events of a session carry its id as their correlation id
+   * (DESIGN.md), so its history can be read and replayed as one. Defaults to the request's id.
+   */
+  readonly correlationId?: string;
   /** Added to the usual timeout, for queries that wait on purpose (long-polls). */
   readonly extraTimeoutMs?: number;
 }
@@ -44,7 +49,7 @@ export class CommandSender {
     const end = this.metrics.commandDuration.startTimer({ command: `${info.service}.${info.name}` });
     try {
       const res = await this.bus.request<Res>(info, payload, {
-        correlationId: req.id,
+        correlationId: options.correlationId ?? req.id,
         ...(options.commandId ? { commandId: options.commandId } : {}),
         principal,
         timeoutMs: this.config.commandTimeoutMs + (options.extraTimeoutMs ?? 0),

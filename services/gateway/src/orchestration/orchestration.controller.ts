@@ -95,6 +95,7 @@ export class OrchestrationController {
       }),
       req,
       principal,
+      { correlationId: body.sessionId },
     );
     return { messageId: ack.messageId, sequence: Number(ack.sequence) };
   }

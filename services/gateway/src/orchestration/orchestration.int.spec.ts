@@ -36,6 +36,8 @@ const info = (name: string): CommandTypeInfo => {
  */
 class FakeServices {
   readonly calls = new Map<string, Message[]>();
+  /** Correlation ids StartSession arrived with. */
+  readonly correlations: string[] = [];
   assignment: ReturnType<typeof create<typeof AssignmentPollSchema>> | undefined;
   contextVersion = 3n;
 
@@ -48,8 +50,9 @@ class FakeServices {
   }
 
   serve(coordination: CommandServer, distribution: CommandServer): void {
-    coordination.handle<StartSession, never>(info('coordination.StartSession'), async (p) => {
+    coordination.handle<StartSession, never>(info('coordination.StartSession'), async (p, ctx) => {
       this.record('StartSession', p);
+      this.correlations.push(ctx.correlationId);
       return create(SessionStartSchema, {
         sessionId: p.sessionId,
         pattern: p.pattern === 'auto' ? 'swarm' : p.pattern,
@@ -143,6 +146,8 @@ describe('orchestration routes against CommandServers on NATS', () => {
       expect(body.patternReason).toBe('many tasks with diverse capabilities');
       const sent = services.last<StartSession>('StartSession')!;
       expect(sent.sessionId).toBe(body.sessionId);
+      // Every event of the session carries its id as correlation id, from the first one on.
+      expect(services.correlations.at(-1)).toBe(body.sessionId);
       expect(sent.pattern).toBe('auto');
       expect(sent.tasks.map((t) => [t.key, t.dependsOn, t.timeoutMs])).toEqual([
         ['design', [], 0],

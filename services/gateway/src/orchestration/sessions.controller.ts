@@ -131,7 +131,10 @@ export class SessionsController {
       }),
       req,
       principal,
-      retryable ? { commandId: derivedUuid(principal.id, idempotencyKey, 'command') } : {},
+      {
+        correlationId: sessionId,
+        ...(retryable ? { commandId: derivedUuid(principal.id, idempotencyKey, 'command') } : {}),
+      },
     );
     const roles = Object.fromEntries(
       Object.entries(started.roles ?? {}).filter(
@@ -204,6 +207,7 @@ export class SessionsController {
       create(CancelSessionSchema, { sessionId: id, reason: body.reason ?? `cancelled by ${principal.role}` }),
       req,
       principal,
+      { correlationId: id },
     );
     return { sessionId: ack.sessionId, status: ack.status };
   }
@@ -300,6 +304,7 @@ export class SessionsController {
         }),
         req,
         principal,
+        { correlationId: id },
       );
     } catch (err) {
       if (expected !== undefined && isRemoteDomainError(err) && err.code === 'conflict') {
