@@ -1,17 +1,40 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { MessagingModule, type MessagingObserver } from '@orch/messaging';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { PostgresEventStore, type EventStore } from '@orch/eventstore';
+import { MessagingModule, migrateMessagingSchema } from '@orch/messaging';
+import { messagingObserver, type ServiceMetrics } from '@orch/observability';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { DISTRIBUTION_OPTIONS, type DistributionModuleOptions } from './tokens';
+import { RelayLifecycle, SERVICE } from './relay.lifecycle';
+import { CoordinationConsumers } from './tasks/coordination.consumers';
+import { Dispatcher } from './tasks/dispatcher';
+import { TasksHandlers } from './tasks/tasks.handlers';
+import { WorkflowHost } from './tasks/workflow-host';
+import {
+  CLOCK,
+  DISTRIBUTION_OPTIONS,
+  EVENT_STORE,
+  METRICS,
+  PG_POOL,
+  type DistributionModuleOptions,
+} from './tokens';
 import { WorkflowsHandlers } from './workflows/workflows.handlers';
 
-export const SERVICE = 'distribution';
+export { SERVICE };
 
 @Module({})
-export class DistributionModule {
+export class DistributionModule implements OnApplicationShutdown {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  /**
+   * The distribution service. `pool` is owned by the caller (it also backs the health check).
+   * The event store and the service's schema are migrated while the providers are created,
+   * before any consumer starts.
+   */
   static forRoot(
     options: DistributionModuleOptions,
+    pool: Pool,
     logger: Logger,
-    observer: MessagingObserver,
+    metrics: ServiceMetrics,
   ): DynamicModule {
     return {
       module: DistributionModule,
@@ -21,10 +44,37 @@ export class DistributionModule {
           natsUrl: options.natsUrl,
           namespace: options.namespace,
           logger,
-          observer,
+          observer: messagingObserver(metrics),
         }),
       ],
-      providers: [{ provide: DISTRIBUTION_OPTIONS, useValue: options }, WorkflowsHandlers],
+      providers: [
+        { provide: DISTRIBUTION_OPTIONS, useValue: options },
+        { provide: PG_POOL, useValue: pool },
+        { provide: METRICS, useValue: metrics },
+        { provide: CLOCK, useValue: { now: () => new Date() } },
+        {
+          provide: EVENT_STORE,
+          useFactory: async () => {
+            await migrateMessagingSchema(pool, options.schema);
+            return PostgresEventStore.create({
+              pool,
+              schema: options.eventStoreSchema,
+              source: SERVICE,
+              logger,
+            });
+          },
+        },
+        WorkflowHost,
+        Dispatcher,
+        TasksHandlers,
+        CoordinationConsumers,
+        WorkflowsHandlers,
+        RelayLifecycle,
+      ],
     };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
   }
 }

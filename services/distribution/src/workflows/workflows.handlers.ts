@@ -37,7 +37,7 @@ export class WorkflowsHandlers {
         ...(t.estimatedDurationMs > 0n ? { estimatedDurationMs: Number(t.estimatedDurationMs) } : {}),
       })),
       () => undefined, // No observed history yet: analytics will provide it.
-      { maxTasks: this.options.maxTasks },
+      { maxTasks: this.options.policy.maxTasks },
     );
     return create(WorkflowAnalysisSchema, {
       valid: analysis.valid,

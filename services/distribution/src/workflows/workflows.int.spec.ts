@@ -4,7 +4,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { AnalyzeWorkflowSchema, commandTypes, type WorkflowAnalysis } from '@orch/contracts';
 import { CommandBus, naming } from '@orch/messaging';
 import { deleteStreams, testLogger } from '@orch/messaging/testing';
-import { testNatsUrl, uniqueName } from '@orch/testing';
+import { testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
+import { Client } from 'pg';
 import { startDistribution, type DistributionService } from '../app';
 import { loadConfig } from '../config';
 
@@ -12,6 +13,8 @@ const ANALYZE = commandTypes.get('distribution.AnalyzeWorkflow')!;
 
 describe('workflow analysis over NATS', () => {
   const namespace = uniqueName('dist');
+  const eventStoreSchema = uniqueName('es');
+  const schema = uniqueName('distribution');
   let service: DistributionService;
   let nc: NatsConnection;
   let bus: CommandBus;
@@ -19,6 +22,9 @@ describe('workflow analysis over NATS', () => {
   beforeAll(async () => {
     service = await startDistribution(
       loadConfig({
+        DATABASE_URL: testDatabaseUrl(),
+        EVENTSTORE_SCHEMA: eventStoreSchema,
+        DISTRIBUTION_SCHEMA: schema,
         NATS_URL: testNatsUrl(),
         ORCH_NAMESPACE: namespace,
         DISTRIBUTION_OPS_PORT: '0',
@@ -34,6 +40,11 @@ describe('workflow analysis over NATS', () => {
     await service?.close();
     await deleteStreams(nc, naming(namespace));
     await nc?.close();
+    const pg = new Client({ connectionString: testDatabaseUrl() });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS "${eventStoreSchema}" CASCADE`);
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.end();
   });
 
   const analyze = (
