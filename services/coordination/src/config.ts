@@ -21,6 +21,12 @@ const schema = z.object({
   /** Port of the health and metrics endpoints. 0 picks a free port. */
   COORDINATION_OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
   COORDINATION_OPS_HOST: z.string().default('0.0.0.0'),
+  /** An agent not heard from for this long becomes unhealthy and its slots are released. */
+  AGENT_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** How often every replica looks for agents that missed their heartbeats. */
+  AGENT_LIVENESS_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Longest long-poll of ListMessages. */
+  MESSAGES_MAX_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

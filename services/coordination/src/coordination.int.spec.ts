@@ -1,27 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { create } from '@bufbuild/protobuf';
 import {
   GetAgentSchema,
   ListAgentsSchema,
   RegisterAgentSchema,
-  commandTypes,
   type AgentPage,
   type AgentRegistration,
   type AgentView,
 } from '@orch/contracts';
-import { PostgresEventStore } from '@orch/eventstore';
-import { CommandBus, RemoteDomainError, naming } from '@orch/messaging';
-import { deleteStreams, testLogger } from '@orch/messaging/testing';
-import { eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
+import { RemoteDomainError } from '@orch/messaging';
+import { eventually, testDatabaseUrl } from '@orch/testing';
 import { Client } from 'pg';
 import { INBOX_RETENTION_MS, InboxJanitor } from './agents/inbox.janitor';
-import { startCoordination, type CoordinationService } from './app';
-import { loadConfig } from './config';
+import { startTestCoordination, type AgentFields, type TestCoordination } from './testing/harness';
 
-const info = (name: string) => commandTypes.get(`coordination.${name}`)!;
-const registration = (overrides: Omit<MessageInitShape<typeof RegisterAgentSchema>, '$typeName'> = {}) =>
+const registration = (overrides: AgentFields = {}) =>
   create(RegisterAgentSchema, {
     agentId: randomUUID(),
     name: 'coder-1',
@@ -33,19 +26,14 @@ const registration = (overrides: Omit<MessageInitShape<typeof RegisterAgentSchem
   });
 
 describe('the coordination service over real NATS and PostgreSQL', () => {
-  const namespace = uniqueName('coord');
-  const eventStoreSchema = uniqueName('es');
-  const schema = uniqueName('coordination');
-  let service: CoordinationService;
-  let nc: NatsConnection;
-  let bus: CommandBus;
+  let c: TestCoordination;
   const ctx = () => ({ correlationId: randomUUID(), principal: { id: 'test', role: 'admin' } });
   const inboxCount = async (): Promise<number> => {
     const pg = new Client({ connectionString: testDatabaseUrl() });
     await pg.connect();
     try {
       const { rows } = await pg.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM "${schema}".consumer_inbox`,
+        `SELECT count(*)::int AS n FROM "${c.schema}".consumer_inbox`,
       );
       return rows[0]?.n ?? 0;
     } finally {
@@ -54,63 +42,31 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
   };
 
   beforeAll(async () => {
-    service = await startCoordination(
-      loadConfig({
-        DATABASE_URL: testDatabaseUrl(),
-        NATS_URL: testNatsUrl(),
-        ORCH_NAMESPACE: namespace,
-        EVENTSTORE_SCHEMA: eventStoreSchema,
-        COORDINATION_SCHEMA: schema,
-        COORDINATION_OPS_PORT: '0',
-        COORDINATION_OPS_HOST: '127.0.0.1',
-      }),
-      { logger: testLogger() },
-    );
-    nc = await connect({ servers: testNatsUrl() });
-    bus = new CommandBus(nc, naming(namespace));
+    c = await startTestCoordination();
   });
 
-  afterAll(async () => {
-    await service?.close();
-    await deleteStreams(nc, naming(namespace));
-    await nc?.close();
-    const pg = new Client({ connectionString: testDatabaseUrl() });
-    await pg.connect();
-    await pg.query(`DROP SCHEMA IF EXISTS "${eventStoreSchema}" CASCADE`);
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pg.end();
-  });
+  afterAll(async () => c?.close());
 
   it('registers an agent, records the command with the event, and serves it from the read model', async () => {
     const command = registration({ labels: { team: 'core' } });
     const context = ctx();
-    const reply = await bus.request<AgentRegistration>(info('RegisterAgent'), command, context);
+    const reply = await c.request<AgentRegistration>('RegisterAgent', command, context);
     expect(reply).toMatchObject({ agentId: command.agentId, streamVersion: 1n });
 
-    const store = await PostgresEventStore.create({
-      connectionString: testDatabaseUrl(),
-      schema: eventStoreSchema,
-      source: 'test',
-      migrate: false,
+    const [event] = await c.store.readStream(`agent-${command.agentId}`);
+    expect(event).toMatchObject({ type: 'AgentRegistered', source: 'coordination' });
+    expect(event?.metadata).toMatchObject({
+      correlationId: context.correlationId,
+      principal: { id: 'test', role: 'admin' },
+      command: { name: 'coordination.RegisterAgent', payload: { agentId: command.agentId } },
     });
-    try {
-      const [event] = await store.readStream(`agent-${command.agentId}`);
-      expect(event).toMatchObject({ type: 'AgentRegistered', source: 'coordination' });
-      expect(event?.metadata).toMatchObject({
-        correlationId: context.correlationId,
-        principal: { id: 'test', role: 'admin' },
-        command: { name: 'coordination.RegisterAgent' },
-      });
-      expect(event?.metadata.causationId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(event?.metadata.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
-    } finally {
-      await store.close();
-    }
+    expect(event?.metadata.causationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(event?.metadata.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
 
     const view = await eventually(
       () =>
-        bus
-          .request<AgentView>(info('GetAgent'), create(GetAgentSchema, { agentId: command.agentId }), ctx())
+        c
+          .request<AgentView>('GetAgent', create(GetAgentSchema, { agentId: command.agentId }), ctx())
           .catch(() => undefined),
       { what: 'the agent in the read model' },
     );
@@ -127,24 +83,24 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
 
   it('answers a retried identical registration with the same version and no new event', async () => {
     const command = registration();
-    await bus.request(info('RegisterAgent'), command, ctx());
-    const again = await bus.request<AgentRegistration>(info('RegisterAgent'), command, ctx());
+    await c.request('RegisterAgent', command, ctx());
+    const again = await c.request<AgentRegistration>('RegisterAgent', command, ctx());
     expect(again.streamVersion).toBe(1n);
   });
 
   it('refuses a different registration under an existing id with a conflict', async () => {
     const command = registration();
-    await bus.request(info('RegisterAgent'), command, ctx());
-    const error = await bus
-      .request(info('RegisterAgent'), create(RegisterAgentSchema, { ...command, model: 'other' }), ctx())
+    await c.request('RegisterAgent', command, ctx());
+    const error = await c
+      .request('RegisterAgent', create(RegisterAgentSchema, { ...command, model: 'other' }), ctx())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteDomainError);
     expect(error).toMatchObject({ code: 'conflict' });
   });
 
   it('names every invalid field of a registration', async () => {
-    const error = await bus
-      .request(info('RegisterAgent'), registration({ capabilities: [], maxConcurrency: 0 }), ctx())
+    const error = await c
+      .request('RegisterAgent', registration({ capabilities: [], maxConcurrency: 0 }), ctx())
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'validation' });
     expect((error as RemoteDomainError).errors.map((e) => e.path)).toEqual([
@@ -154,8 +110,8 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
   });
 
   it('answers not_found for an unknown agent', async () => {
-    const error = await bus
-      .request(info('GetAgent'), create(GetAgentSchema, { agentId: randomUUID() }), ctx())
+    const error = await c
+      .request('GetAgent', create(GetAgentSchema, { agentId: randomUUID() }), ctx())
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'not_found' });
   });
@@ -165,7 +121,7 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
     for (let i = 0; i < 5; i++) {
       const command = registration({ name: `pager-${i}` });
       ids.push(command.agentId);
-      await bus.request(info('RegisterAgent'), command, ctx());
+      await c.request('RegisterAgent', command, ctx());
     }
     const seen: string[] = [];
     await eventually(
@@ -173,8 +129,8 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
         seen.length = 0;
         let cursor = '';
         do {
-          const page = await bus.request<AgentPage>(
-            info('ListAgents'),
+          const page = await c.request<AgentPage>(
+            'ListAgents',
             create(ListAgentsSchema, { limit: 2, cursor }),
             ctx(),
           );
@@ -190,17 +146,17 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
   });
 
   it('rejects a cursor it did not issue', async () => {
-    const error = await bus
-      .request(info('ListAgents'), create(ListAgentsSchema, { cursor: 'bogus' }), ctx())
+    const error = await c
+      .request('ListAgents', create(ListAgentsSchema, { cursor: 'bogus' }), ctx())
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'validation' });
   });
 
   it('exposes command, consumer and relay metrics for Prometheus', async () => {
-    await bus.request(info('RegisterAgent'), registration(), ctx());
+    await c.request('RegisterAgent', registration(), ctx());
     const text = await eventually(
       async () => {
-        const body = await (await fetch(`${service.ops.url}/metrics`)).text();
+        const body = await (await fetch(`${c.service.ops.url}/metrics`)).text();
         return body.includes('orch_events_handled_total{') ? body : undefined;
       },
       { what: 'consumer metrics' },
@@ -215,14 +171,14 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
   });
 
   it('prunes inbox entries older than the retention, and only those', async () => {
-    const janitor = service.app.get(InboxJanitor);
+    const janitor = c.service.app.get(InboxJanitor);
     const command = registration();
-    await bus.request(info('RegisterAgent'), command, ctx());
+    await c.request('RegisterAgent', command, ctx());
     // The consumer applies in publication order: once this agent is served, every event is in.
     await eventually(
       () =>
-        bus
-          .request(info('GetAgent'), create(GetAgentSchema, { agentId: command.agentId }), ctx())
+        c
+          .request('GetAgent', create(GetAgentSchema, { agentId: command.agentId }), ctx())
           .catch(() => undefined),
       { what: 'the agent in the read model' },
     );
@@ -235,7 +191,7 @@ describe('the coordination service over real NATS and PostgreSQL', () => {
   });
 
   it('reports ready on its health endpoint once started', async () => {
-    const res = await fetch(`${service.ops.url}/health/ready`);
+    const res = await fetch(`${c.service.ops.url}/health/ready`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       status: 'ok',

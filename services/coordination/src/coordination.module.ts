@@ -8,12 +8,22 @@ import { DataSource } from 'typeorm';
 import { AgentsHandlers } from './agents/agents.handlers';
 import { AgentsProjection } from './agents/agents.projection';
 import { InboxJanitor } from './agents/inbox.janitor';
+import { AssignmentsHandlers } from './assignments/assignments.handlers';
+import { DistributionReactions } from './assignments/distribution.consumer';
+import { EventLogFollower, LOG_OBSERVERS, type LogObserver } from './fleet/event-log.follower';
+import { FleetService } from './fleet/fleet.service';
+import { HeartbeatBroadcast } from './fleet/heartbeats';
+import { LivenessMonitor } from './fleet/liveness.monitor';
+import { registerCoordinationMetrics } from './metrics';
+import { SessionsHandlers } from './sessions/sessions.handlers';
+import { SessionsService } from './sessions/sessions.service';
 import { openCoordinationDataSource } from './persistence/data-source';
 import { RelayLifecycle, SERVICE } from './relay.lifecycle';
 import type { AgentReader } from './agents/agent.read-model';
 import {
   AGENT_READER,
   CLOCK,
+  COORDINATION_METRICS,
   COORDINATION_OPTIONS,
   EVENT_STORE,
   METRICS,
@@ -73,7 +83,26 @@ export class CoordinationModule implements OnApplicationShutdown {
           useFactory: (_migrated: DataSource): AgentReader => ({ pool, schema: options.schema }),
           inject: [DataSource],
         },
+        FleetService,
+        SessionsService,
+        {
+          provide: LOG_OBSERVERS,
+          useFactory: (fleet: FleetService, sessions: SessionsService): LogObserver[] => [fleet, sessions],
+          inject: [FleetService, SessionsService],
+        },
+        EventLogFollower,
+        {
+          provide: COORDINATION_METRICS,
+          useFactory: (fleet: FleetService) =>
+            registerCoordinationMetrics(metrics, () => fleet.index.countByStatus()),
+          inject: [FleetService],
+        },
+        HeartbeatBroadcast,
+        LivenessMonitor,
         AgentsHandlers,
+        AssignmentsHandlers,
+        SessionsHandlers,
+        DistributionReactions,
         AgentsProjection,
         InboxJanitor,
         RelayLifecycle,

@@ -7,6 +7,8 @@ export const CLOCK = Symbol.for('orch.coordination.Clock');
 export const AGENT_READER = Symbol.for('orch.coordination.AgentReader');
 /** Injection token of the service's ServiceMetrics (Prometheus registry and common series). */
 export const METRICS = Symbol.for('orch.coordination.Metrics');
+/** Injection token of the CoordinationMetrics (selection, assignments, agents by status). */
+export const COORDINATION_METRICS = Symbol.for('orch.coordination.CoordinationMetrics');
 export const COORDINATION_OPTIONS = Symbol.for('orch.coordination.options');
 
 /** Time reaches deciders only through commands; this is where adapters read it. */
@@ -21,4 +23,10 @@ export interface CoordinationModuleOptions {
   readonly eventStoreSchema: string;
   /** The service's own schema: read models, relay checkpoint, consumer inbox. */
   readonly schema: string;
+  /** An agent not heard from for this long becomes unhealthy. */
+  readonly heartbeatTimeoutMs: number;
+  /** How often the liveness monitor looks. */
+  readonly livenessIntervalMs: number;
+  /** Longest long-poll of ListMessages. */
+  readonly messagesMaxWaitMs: number;
 }

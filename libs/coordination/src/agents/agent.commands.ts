@@ -1,4 +1,4 @@
-import type { CapabilityData, CostData } from './agent.events';
+import type { CapabilityData, CostData, SelectionData } from './agent.events';
 
 /** Register a new agent. The caller chooses `agentId`, so a retried command is idempotent. */
 export interface RegisterAgent {
@@ -7,6 +7,7 @@ export interface RegisterAgent {
   readonly name: string;
   readonly provider: string;
   readonly model: string;
+  /** Empty takes the catalogue's defaults for `agentType`. */
   readonly capabilities: readonly CapabilityData[];
   readonly maxConcurrency: number;
   readonly cost: CostData;
@@ -17,7 +18,7 @@ export interface RegisterAgent {
   readonly at: Date;
 }
 
-/** Remove an agent from the fleet. */
+/** Remove an agent from the fleet; the tasks it holds are lost (distribution retries them). */
 export interface DeregisterAgent {
   readonly type: 'DeregisterAgent';
   readonly agentId: string;
@@ -25,4 +26,48 @@ export interface DeregisterAgent {
   readonly at: Date;
 }
 
-export type AgentCommand = RegisterAgent | DeregisterAgent;
+/** Stop giving the agent new work; what it holds runs to its end. */
+export interface DrainAgent {
+  readonly type: 'DrainAgent';
+  readonly agentId: string;
+  readonly at: Date;
+}
+
+/** Take one of the agent's slots for a task. */
+export interface AssignTask {
+  readonly type: 'AssignTask';
+  readonly agentId: string;
+  readonly taskId: string;
+  readonly sessionId: string;
+  /** Why this agent was chosen; recorded with the assignment. */
+  readonly selection: SelectionData;
+  readonly at: Date;
+}
+
+/** Give back the slot held for a task. Releases arrive at least once: a second one is a no-op. */
+export interface ReleaseTask {
+  readonly type: 'ReleaseTask';
+  readonly agentId: string;
+  readonly taskId: string;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+/** The agent missed its heartbeats. */
+export interface MarkUnhealthy {
+  readonly type: 'MarkUnhealthy';
+  readonly agentId: string;
+  /** The last heartbeat seen; undefined when the agent was never heard from. */
+  readonly lastHeartbeatAt: Date | undefined;
+  readonly at: Date;
+}
+
+/** The agent was heard from again. */
+export interface Recover {
+  readonly type: 'Recover';
+  readonly agentId: string;
+  readonly at: Date;
+}
+
+export type AgentCommand =
+  RegisterAgent | DeregisterAgent | DrainAgent | AssignTask | ReleaseTask | MarkUnhealthy | Recover;

@@ -8,17 +8,41 @@ import {
   type Decider,
   type FieldProblem,
 } from '@orch/domain-kit';
-import type { AgentCommand, DeregisterAgent, RegisterAgent } from './agent.commands';
-import type { AgentEvent, AgentRegistered } from './agent.events';
+import { GENERIC_AGENT_TYPE, catalogueEntry, knownAgentTypes } from '../catalogue/catalogue';
+import { canonicalJson } from '../canonical-json';
+import type {
+  AgentCommand,
+  AssignTask,
+  DeregisterAgent,
+  DrainAgent,
+  MarkUnhealthy,
+  Recover,
+  RegisterAgent,
+  ReleaseTask,
+} from './agent.commands';
+import type { AgentEvent, AgentRegistered, CapabilityData } from './agent.events';
+import { statusOf, type AgentHealth, type AgentStatus } from './agent.status';
 
 // ---------------------------------------------------------------- state
 
 export type AgentProfile = AgentRegistered['data'];
 
+/** A registered agent: what it can do, the slots it holds and whether it may take work. */
+export interface RegisteredAgent {
+  readonly status: 'registered';
+  readonly profile: AgentProfile;
+  /** Tasks it holds, in the order it took them; one slot each. */
+  readonly activeTaskIds: readonly string[];
+  readonly health: AgentHealth;
+  readonly draining: boolean;
+  /** The last heartbeat its stream knows of (recorded when it became unhealthy). */
+  readonly lastHeartbeatAt?: string;
+}
+
 /** An agent's lifecycle, as far as its own stream knows it. */
 export type AgentState =
   | { readonly status: 'unregistered' }
-  | { readonly status: 'registered'; readonly profile: AgentProfile }
+  | RegisteredAgent
   | { readonly status: 'deregistered'; readonly profile: AgentProfile; readonly reason: string };
 
 /** Stream that holds one agent's events. */
@@ -27,9 +51,24 @@ export const agentStreamId = (agentId: string): string => `agent-${agentId}`;
 export const MAX_CONCURRENCY_LIMIT = 1000;
 export const MAX_CAPABILITIES = 64;
 
-// ---------------------------------------------------------------- decide
+/** The status the API shows; an agent that was never registered counts as offline. */
+export const agentStatus = (state: AgentState): AgentStatus =>
+  state.status === 'registered'
+    ? statusOf({
+        offline: false,
+        health: state.health,
+        draining: state.draining,
+        activeTasks: state.activeTaskIds.length,
+      })
+    : 'offline';
 
-function validateRegistration(c: RegisterAgent): FieldProblem[] {
+// ---------------------------------------------------------------- register
+
+/** The capabilities a registration ends up with: its own, or its catalogue type's defaults. */
+const capabilitiesOf = (c: RegisterAgent): readonly CapabilityData[] =>
+  c.capabilities.length > 0 ? c.capabilities : (catalogueEntry(c.agentType)?.capabilities ?? []);
+
+function validateRegistration(c: RegisterAgent, capabilities: readonly CapabilityData[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const requireText = (path: string, value: string, max: number): void => {
     if (value.trim() === '') problems.push({ path, message: 'must not be empty' });
@@ -38,6 +77,12 @@ function validateRegistration(c: RegisterAgent): FieldProblem[] {
   requireText('name', c.name, 200);
   requireText('provider', c.provider, 100);
   requireText('model', c.model, 200);
+  if (!knownAgentTypes.includes(c.agentType)) {
+    problems.push({
+      path: 'agentType',
+      message: `unknown agent type "${c.agentType}"; known types: ${knownAgentTypes.join(', ')}`,
+    });
+  }
   if (
     !Number.isInteger(c.maxConcurrency) ||
     c.maxConcurrency < 1 ||
@@ -48,13 +93,25 @@ function validateRegistration(c: RegisterAgent): FieldProblem[] {
       message: `must be an integer from 1 to ${MAX_CONCURRENCY_LIMIT}`,
     });
   }
-  if (c.capabilities.length === 0)
-    problems.push({ path: 'capabilities', message: 'must name at least one capability' });
-  if (c.capabilities.length > MAX_CAPABILITIES) {
+  problems.push(...validateCapabilities(capabilities, c.agentType));
+  for (const [field, value] of Object.entries(c.cost)) {
+    if (!(Number.isFinite(value) && value >= 0))
+      problems.push({ path: `cost.${field}`, message: 'must be a non-negative number' });
+  }
+  return problems;
+}
+
+function validateCapabilities(capabilities: readonly CapabilityData[], agentType: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (capabilities.length === 0) {
+    const hint = agentType === GENERIC_AGENT_TYPE ? ' (a generic agent has no default capabilities)' : '';
+    problems.push({ path: 'capabilities', message: `must name at least one capability${hint}` });
+  }
+  if (capabilities.length > MAX_CAPABILITIES) {
     problems.push({ path: 'capabilities', message: `must have at most ${MAX_CAPABILITIES} entries` });
   }
   const seen = new Set<string>();
-  c.capabilities.forEach((cap, i) => {
+  capabilities.forEach((cap, i) => {
     if (cap.name.trim() === '')
       problems.push({ path: `capabilities[${i}].name`, message: 'must not be empty' });
     if (seen.has(cap.name))
@@ -63,19 +120,15 @@ function validateRegistration(c: RegisterAgent): FieldProblem[] {
     if (!(cap.level >= 0 && cap.level <= 1))
       problems.push({ path: `capabilities[${i}].level`, message: 'must be between 0 and 1' });
   });
-  for (const [field, value] of Object.entries(c.cost)) {
-    if (!(Number.isFinite(value) && value >= 0))
-      problems.push({ path: `cost.${field}`, message: 'must be a non-negative number' });
-  }
   return problems;
 }
 
-const profileOf = (c: RegisterAgent): AgentProfile => ({
+const profileOf = (c: RegisterAgent, capabilities: readonly CapabilityData[]): AgentProfile => ({
   agentId: c.agentId,
   name: c.name,
   provider: c.provider,
   model: c.model,
-  capabilities: c.capabilities.map((cap) => ({ name: cap.name, level: cap.level })),
+  capabilities: capabilities.map((cap) => ({ name: cap.name, level: cap.level })),
   maxConcurrency: c.maxConcurrency,
   cost: {
     per1kInputTokensUsd: c.cost.per1kInputTokensUsd,
@@ -86,24 +139,15 @@ const profileOf = (c: RegisterAgent): AgentProfile => ({
   registeredAt: rfc3339(c.at),
 });
 
-/** JSON with object keys sorted, so stored (reordered) and fresh values compare equal. */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-
 /** The same registration, ignoring when it was made: a retry of a command that already succeeded. */
 const sameRegistration = (a: AgentProfile, b: AgentProfile): boolean =>
-  canonical({ ...a, registeredAt: '' }) === canonical({ ...b, registeredAt: '' });
+  canonicalJson({ ...a, registeredAt: '' }) === canonicalJson({ ...b, registeredAt: '' });
 
 function register(c: RegisterAgent, state: AgentState): AgentEvent[] {
-  const problems = validateRegistration(c);
+  const capabilities = capabilitiesOf(c);
+  const problems = validateRegistration(c, capabilities);
   if (problems.length > 0) throw new ValidationError('invalid agent registration', problems);
-  const profile = profileOf(c);
+  const profile = profileOf(c, capabilities);
   switch (state.status) {
     case 'unregistered':
       return [{ type: 'AgentRegistered', data: profile }];
@@ -119,10 +163,15 @@ function register(c: RegisterAgent, state: AgentState): AgentEvent[] {
   }
 }
 
+// ---------------------------------------------------------------- lifecycle
+
+const notFound = (agentId: string): NotFoundError =>
+  new NotFoundError(`agent ${agentId} does not exist`, { agentId });
+
 function deregister(c: DeregisterAgent, state: AgentState): AgentEvent[] {
   switch (state.status) {
     case 'unregistered':
-      throw new NotFoundError(`agent ${c.agentId} does not exist`, { agentId: c.agentId });
+      throw notFound(c.agentId);
     case 'deregistered':
       return [];
     case 'registered':
@@ -137,16 +186,134 @@ function deregister(c: DeregisterAgent, state: AgentState): AgentEvent[] {
   }
 }
 
+/** The registered agent, or the error a command addressed to any other state deserves. */
+function requireRegistered(agentId: string, state: AgentState, doing: string): RegisteredAgent {
+  if (state.status === 'unregistered') throw notFound(agentId);
+  if (state.status === 'deregistered') {
+    throw new IllegalStateError(`agent ${agentId} was deregistered; it cannot ${doing}`, { agentId });
+  }
+  return state;
+}
+
+function drain(c: DrainAgent, state: AgentState): AgentEvent[] {
+  const agent = requireRegistered(c.agentId, state, 'be drained');
+  if (agent.draining) return [];
+  return [{ type: 'AgentDraining', data: { agentId: c.agentId, at: rfc3339(c.at) } }];
+}
+
+function markUnhealthy(c: MarkUnhealthy, state: AgentState): AgentEvent[] {
+  if (state.status === 'unregistered') throw notFound(c.agentId);
+  if (state.status === 'deregistered' || state.health === 'unhealthy') return [];
+  return [
+    {
+      type: 'AgentBecameUnhealthy',
+      data: {
+        agentId: c.agentId,
+        ...(c.lastHeartbeatAt ? { lastHeartbeatAt: rfc3339(c.lastHeartbeatAt) } : {}),
+        releasedTaskIds: [...state.activeTaskIds],
+        at: rfc3339(c.at),
+      },
+    },
+  ];
+}
+
+function recover(c: Recover, state: AgentState): AgentEvent[] {
+  if (state.status === 'unregistered') throw notFound(c.agentId);
+  if (state.status === 'deregistered' || state.health === 'healthy') return [];
+  return [{ type: 'AgentRecovered', data: { agentId: c.agentId, at: rfc3339(c.at) } }];
+}
+
+// ---------------------------------------------------------------- slots
+
+function assign(c: AssignTask, state: AgentState): AgentEvent[] {
+  if (c.taskId.trim() === '')
+    throw new ValidationError('invalid assignment', [{ path: 'taskId', message: 'must not be empty' }]);
+  const agent = requireRegistered(c.agentId, state, 'take work');
+  if (agent.activeTaskIds.includes(c.taskId)) return [];
+  const details = { agentId: c.agentId, taskId: c.taskId };
+  if (agent.health === 'unhealthy') {
+    throw new IllegalStateError(
+      `agent ${c.agentId} is unhealthy (it missed its heartbeats); it takes no work until it recovers`,
+      details,
+    );
+  }
+  if (agent.draining)
+    throw new IllegalStateError(`agent ${c.agentId} is draining; it takes no new work`, details);
+  const { maxConcurrency } = agent.profile;
+  if (agent.activeTaskIds.length >= maxConcurrency) {
+    throw new ConflictError(
+      `agent ${c.agentId} is at capacity (${agent.activeTaskIds.length} of ${maxConcurrency} slots taken)`,
+      { ...details, maxConcurrency, activeTasks: agent.activeTaskIds.length },
+    );
+  }
+  return [
+    {
+      type: 'AgentTaskAssigned',
+      data: {
+        agentId: c.agentId,
+        taskId: c.taskId,
+        sessionId: c.sessionId,
+        selection: c.selection,
+        assignedAt: rfc3339(c.at),
+      },
+    },
+  ];
+}
+
+function release(c: ReleaseTask, state: AgentState): AgentEvent[] {
+  if (state.status !== 'registered' || !state.activeTaskIds.includes(c.taskId)) return [];
+  return [
+    {
+      type: 'AgentTaskReleased',
+      data: { agentId: c.agentId, taskId: c.taskId, reason: c.reason, releasedAt: rfc3339(c.at) },
+    },
+  ];
+}
+
 // ---------------------------------------------------------------- evolve
+
+/** Applies `change` to a registered agent; events for other states change nothing. */
+const whenRegistered = (
+  state: AgentState,
+  change: (agent: RegisteredAgent) => Partial<RegisteredAgent>,
+): AgentState => (state.status === 'registered' ? { ...state, ...change(state) } : state);
 
 function evolve(state: AgentState, event: AgentEvent): AgentState {
   switch (event.type) {
     case 'AgentRegistered':
-      return { status: 'registered', profile: event.data };
+      return {
+        status: 'registered',
+        profile: event.data,
+        activeTaskIds: [],
+        health: 'healthy',
+        draining: false,
+      };
     case 'AgentDeregistered':
       return state.status === 'registered'
         ? { status: 'deregistered', profile: state.profile, reason: event.data.reason }
         : state;
+    case 'AgentDraining':
+      return whenRegistered(state, () => ({ draining: true }));
+    case 'AgentTaskAssigned': {
+      const { taskId } = event.data;
+      return whenRegistered(state, (a) =>
+        a.activeTaskIds.includes(taskId) ? {} : { activeTaskIds: [...a.activeTaskIds, taskId] },
+      );
+    }
+    case 'AgentTaskReleased': {
+      const { taskId } = event.data;
+      return whenRegistered(state, (a) => ({ activeTaskIds: a.activeTaskIds.filter((t) => t !== taskId) }));
+    }
+    case 'AgentBecameUnhealthy': {
+      const { lastHeartbeatAt } = event.data;
+      return whenRegistered(state, () => ({
+        health: 'unhealthy',
+        activeTaskIds: [],
+        ...(lastHeartbeatAt ? { lastHeartbeatAt } : {}),
+      }));
+    }
+    case 'AgentRecovered':
+      return whenRegistered(state, () => ({ health: 'healthy' }));
     default:
       return assertNever(event, 'agent event');
   }
@@ -159,6 +326,16 @@ export const agentDecider: Decider<AgentCommand, AgentEvent, AgentState> = {
         return register(command, state);
       case 'DeregisterAgent':
         return deregister(command, state);
+      case 'DrainAgent':
+        return drain(command, state);
+      case 'AssignTask':
+        return assign(command, state);
+      case 'ReleaseTask':
+        return release(command, state);
+      case 'MarkUnhealthy':
+        return markUnhealthy(command, state);
+      case 'Recover':
+        return recover(command, state);
       default:
         return assertNever(command, 'agent command');
     }

@@ -1,6 +1,7 @@
 import { ConflictError, IllegalStateError, NotFoundError, ValidationError, spec } from '@orch/domain-kit';
 import fc from 'fast-check';
 import type { RegisterAgent } from './agent.commands';
+import { catalogueEntry, knownAgentTypes } from '../catalogue/catalogue';
 import { agentDecider } from './agent.decider';
 import type { AgentEvent } from './agent.events';
 
@@ -41,10 +42,42 @@ const given = spec(agentDecider).given;
 describe('an unregistered agent', () => {
   it('is registered by RegisterAgent', () => given([]).when(register).then([registered]));
 
-  it('rejects a registration naming no capability', () =>
+  it('rejects a generic registration naming no capability', () =>
     given([])
-      .when({ ...register, capabilities: [] })
+      .when({ ...register, agentType: 'generic', capabilities: [] })
       .thenThrows(ValidationError, /invalid agent registration/));
+
+  it('gives a catalogue type registered without capabilities its default capabilities', () => {
+    const [event] = agentDecider.decide(
+      { ...register, agentType: 'reviewer', capabilities: [] },
+      agentDecider.initialState(),
+    );
+    expect(event?.type === 'AgentRegistered' && event.data.capabilities).toEqual(
+      catalogueEntry('reviewer')?.capabilities,
+    );
+  });
+
+  it('keeps the capabilities a catalogue type names itself', () => {
+    const [event] = agentDecider.decide(
+      { ...register, agentType: 'reviewer', capabilities: [{ name: 'review', level: 0.3 }] },
+      agentDecider.initialState(),
+    );
+    expect(event?.type === 'AgentRegistered' && event.data.capabilities).toEqual([
+      { name: 'review', level: 0.3 },
+    ]);
+  });
+
+  it('rejects an unknown agent type, listing the known ones', () => {
+    try {
+      agentDecider.decide({ ...register, agentType: 'wizard' }, agentDecider.initialState());
+      throw new Error('expected a ValidationError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ValidationError);
+      const [problem] = (e as ValidationError).errors;
+      expect(problem?.path).toBe('agentType');
+      for (const type of knownAgentTypes) expect(problem?.message).toContain(type);
+    }
+  });
 
   it('reports every invalid field with its path', () => {
     try {

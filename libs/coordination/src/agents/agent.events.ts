@@ -14,6 +14,27 @@ export interface CostData {
   readonly per1kOutputTokensUsd: number;
 }
 
+/** One agent a selection considered (orchestrator.v1.SelectionCandidate). */
+export interface SelectionCandidateData {
+  readonly agentId: string;
+  readonly score: number;
+  readonly reasons: readonly string[];
+}
+
+/** Why an agent was chosen (orchestrator.v1.Selection), recorded with every assignment. */
+export interface SelectionData {
+  /** round_robin | least_loaded | capability_match | weighted */
+  readonly strategy: string;
+  /** Empty when no candidate was eligible. */
+  readonly agentId: string;
+  /** The best candidates, best first. */
+  readonly candidates: readonly SelectionCandidateData[];
+  /** How many agents were eligible before ranking. */
+  readonly eligible: number;
+  /** Anything that changed the choice (open circuits, failover...). */
+  readonly notes: readonly string[];
+}
+
 export interface AgentRegistered {
   readonly type: 'AgentRegistered';
   readonly data: {
@@ -40,7 +61,70 @@ export interface AgentDeregistered {
   };
 }
 
-export type AgentEvent = AgentRegistered | AgentDeregistered;
+export interface AgentDraining {
+  readonly type: 'AgentDraining';
+  readonly data: {
+    readonly agentId: string;
+    readonly at: string;
+  };
+}
+
+export interface AgentTaskAssigned {
+  readonly type: 'AgentTaskAssigned';
+  readonly data: {
+    readonly agentId: string;
+    readonly taskId: string;
+    readonly sessionId: string;
+    readonly selection: SelectionData;
+    readonly assignedAt: string;
+  };
+}
+
+export interface AgentTaskReleased {
+  readonly type: 'AgentTaskReleased';
+  readonly data: {
+    readonly agentId: string;
+    readonly taskId: string;
+    readonly reason: string;
+    readonly releasedAt: string;
+  };
+}
+
+export interface AgentBecameUnhealthy {
+  readonly type: 'AgentBecameUnhealthy';
+  readonly data: {
+    readonly agentId: string;
+    /** Absent when the agent was never heard from. */
+    readonly lastHeartbeatAt?: string;
+    readonly releasedTaskIds: readonly string[];
+    readonly at: string;
+  };
+}
+
+export interface AgentRecovered {
+  readonly type: 'AgentRecovered';
+  readonly data: {
+    readonly agentId: string;
+    readonly at: string;
+  };
+}
+
+export type AgentEvent =
+  | AgentRegistered
+  | AgentDeregistered
+  | AgentDraining
+  | AgentTaskAssigned
+  | AgentTaskReleased
+  | AgentBecameUnhealthy
+  | AgentRecovered;
 
 /** Every agent event type, for consumers that subscribe by type. */
-export const agentEventTypes: readonly AgentEvent['type'][] = ['AgentRegistered', 'AgentDeregistered'];
+export const agentEventTypes: readonly AgentEvent['type'][] = [
+  'AgentRegistered',
+  'AgentDeregistered',
+  'AgentDraining',
+  'AgentTaskAssigned',
+  'AgentTaskReleased',
+  'AgentBecameUnhealthy',
+  'AgentRecovered',
+];

@@ -1,5 +1,6 @@
 import { assertNever } from '@orch/domain-kit';
-import type { AgentEvent, CapabilityData, CostData } from './agent.events';
+import { agentEventTypes, type AgentEvent, type CapabilityData, type CostData } from './agent.events';
+import { statusOf, type AgentHealth, type AgentStatus } from './agent.status';
 
 /** The agent as the read model shows it (API.md `GET /api/agents/{id}`). */
 export interface AgentDocument {
@@ -7,9 +8,14 @@ export interface AgentDocument {
   readonly name: string;
   readonly provider: string;
   readonly model: string;
-  readonly status: 'idle' | 'busy' | 'unhealthy' | 'draining' | 'offline';
+  readonly status: AgentStatus;
   readonly activeTasks: number;
+  /** Tasks it holds, in the order it took them. */
+  readonly activeTaskIds: readonly string[];
+  readonly health: AgentHealth;
+  readonly draining: boolean;
   readonly capabilities: readonly CapabilityData[];
+  /** The read model does not follow outcomes; the live value comes from the fleet index. */
   readonly circuit: 'closed' | 'open' | 'half_open';
   readonly maxConcurrency: number;
   readonly cost: CostData;
@@ -20,8 +26,28 @@ export interface AgentDocument {
   readonly version: number;
 }
 
-/** Event types the agent projection handles. */
-export const agentProjectionEvents: readonly AgentEvent['type'][] = ['AgentRegistered', 'AgentDeregistered'];
+/** Event types the agent projection handles: all of them. */
+export const agentProjectionEvents: readonly AgentEvent['type'][] = agentEventTypes;
+
+/** The document with some facts changed and its status derived again. */
+function withFacts(
+  doc: AgentDocument,
+  version: number,
+  facts: Partial<Pick<AgentDocument, 'activeTaskIds' | 'health' | 'draining'>> & { offline?: boolean },
+): AgentDocument {
+  const { offline, ...changed } = facts;
+  const next = { ...doc, ...changed, version };
+  return {
+    ...next,
+    activeTasks: next.activeTaskIds.length,
+    status: statusOf({
+      offline: offline ?? doc.status === 'offline',
+      health: next.health,
+      draining: next.draining,
+      activeTasks: next.activeTaskIds.length,
+    }),
+  };
+}
 
 /**
  * Pure projection: the document after `event` (at `version` of the agent's stream).
@@ -33,28 +59,49 @@ export function projectAgent(
   version: number,
 ): AgentDocument | null {
   if (doc && version <= doc.version) return doc;
+  if (event.type === 'AgentRegistered') {
+    const d = event.data;
+    return {
+      id: d.agentId,
+      name: d.name,
+      provider: d.provider,
+      model: d.model,
+      status: 'idle',
+      activeTasks: 0,
+      activeTaskIds: [],
+      health: 'healthy',
+      draining: false,
+      capabilities: d.capabilities,
+      circuit: 'closed',
+      maxConcurrency: d.maxConcurrency,
+      cost: d.cost,
+      labels: d.labels,
+      agentType: d.agentType,
+      registeredAt: d.registeredAt,
+      version,
+    };
+  }
+  if (!doc) return null;
   switch (event.type) {
-    case 'AgentRegistered': {
-      const d = event.data;
-      return {
-        id: d.agentId,
-        name: d.name,
-        provider: d.provider,
-        model: d.model,
-        status: 'idle',
-        activeTasks: 0,
-        capabilities: d.capabilities,
-        circuit: 'closed',
-        maxConcurrency: d.maxConcurrency,
-        cost: d.cost,
-        labels: d.labels,
-        agentType: d.agentType,
-        registeredAt: d.registeredAt,
-        version,
-      };
-    }
     case 'AgentDeregistered':
-      return doc ? { ...doc, status: 'offline', version } : null;
+      return withFacts(doc, version, { offline: true, activeTaskIds: [] });
+    case 'AgentDraining':
+      return withFacts(doc, version, { draining: true });
+    case 'AgentTaskAssigned': {
+      const { taskId } = event.data;
+      const held = doc.activeTaskIds.includes(taskId);
+      return withFacts(doc, version, {
+        activeTaskIds: held ? doc.activeTaskIds : [...doc.activeTaskIds, taskId],
+      });
+    }
+    case 'AgentTaskReleased':
+      return withFacts(doc, version, {
+        activeTaskIds: doc.activeTaskIds.filter((t) => t !== event.data.taskId),
+      });
+    case 'AgentBecameUnhealthy':
+      return withFacts(doc, version, { health: 'unhealthy', activeTaskIds: [] });
+    case 'AgentRecovered':
+      return withFacts(doc, version, { health: 'healthy' });
     default:
       return assertNever(event, 'agent event');
   }

@@ -41,3 +41,67 @@ describe('the agent projection', () => {
     expect(projectAgent(null, deregistered, 2)).toBeNull();
   });
 });
+
+describe('the agent projection of slots and health', () => {
+  const selection = { strategy: 'weighted', agentId: 'a1', candidates: [], eligible: 1, notes: [] };
+  const assigned = (taskId: string): AgentEvent => ({
+    type: 'AgentTaskAssigned',
+    data: { agentId: 'a1', taskId, sessionId: 's', selection, assignedAt: '2026-11-21T10:00:00Z' },
+  });
+  const project = (events: AgentEvent[]) =>
+    events.reduce<ReturnType<typeof projectAgent>>((doc, e, i) => projectAgent(doc, e, i + 1), null);
+
+  it('shows an agent holding tasks as busy, with the tasks in the order taken', () => {
+    expect(project([registered, assigned('t1'), assigned('t2')])).toMatchObject({
+      status: 'busy',
+      activeTasks: 2,
+      activeTaskIds: ['t1', 't2'],
+    });
+  });
+
+  it('shows the agent idle again once its tasks are released', () => {
+    const released: AgentEvent = {
+      type: 'AgentTaskReleased',
+      data: { agentId: 'a1', taskId: 't1', reason: 'done', releasedAt: '2026-11-21T10:01:00Z' },
+    };
+    expect(project([registered, assigned('t1'), released])).toMatchObject({
+      status: 'idle',
+      activeTasks: 0,
+      activeTaskIds: [],
+    });
+  });
+
+  it('shows draining, then unhealthy (slots released), then draining again after recovery', () => {
+    const draining: AgentEvent = {
+      type: 'AgentDraining',
+      data: { agentId: 'a1', at: '2026-11-21T10:00:00Z' },
+    };
+    const unhealthy: AgentEvent = {
+      type: 'AgentBecameUnhealthy',
+      data: { agentId: 'a1', releasedTaskIds: ['t1'], at: '2026-11-21T10:00:00Z' },
+    };
+    const recovered: AgentEvent = {
+      type: 'AgentRecovered',
+      data: { agentId: 'a1', at: '2026-11-21T10:00:00Z' },
+    };
+    expect(project([registered, assigned('t1'), draining])).toMatchObject({
+      status: 'draining',
+      activeTasks: 1,
+    });
+    expect(project([registered, assigned('t1'), draining, unhealthy])).toMatchObject({
+      status: 'unhealthy',
+      activeTaskIds: [],
+    });
+    expect(project([registered, assigned('t1'), draining, unhealthy, recovered])).toMatchObject({
+      status: 'draining',
+      health: 'healthy',
+    });
+  });
+
+  it('shows a deregistered agent holding nothing', () => {
+    expect(project([registered, assigned('t1'), deregistered])).toMatchObject({
+      status: 'offline',
+      activeTaskIds: [],
+    });
+  });
+});

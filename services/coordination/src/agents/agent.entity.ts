@@ -21,6 +21,17 @@ export class AgentRow {
   @Column('int', { name: 'active_tasks' })
   activeTasks!: number;
 
+  /** Tasks held, in the order taken. */
+  @Column('jsonb', { name: 'active_task_ids' })
+  activeTaskIds!: string[];
+
+  /** healthy | unhealthy */
+  @Column('text')
+  health!: string;
+
+  @Column('boolean')
+  draining!: boolean;
+
   @Column('jsonb')
   capabilities!: { name: string; level: number }[];
 

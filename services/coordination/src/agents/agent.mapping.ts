@@ -1,7 +1,14 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { AgentViewSchema, type AgentView, type RegisterAgent as RegisterAgentMessage } from '@orch/contracts';
-import { agentEventTypes, type AgentDocument, type AgentEvent, type RegisterAgent } from '@orch/coordination';
+import {
+  agentEventTypes,
+  type AgentDocument,
+  type AgentEvent,
+  type CircuitState,
+  type FleetAgent,
+  type RegisterAgent,
+} from '@orch/coordination';
 
 /** The proto command as the domain's RegisterAgent, stamped with the time it was accepted. */
 export const toRegisterAgent = (m: RegisterAgentMessage, at: Date): RegisterAgent => ({
@@ -21,16 +28,31 @@ export const toRegisterAgent = (m: RegisterAgentMessage, at: Date): RegisterAgen
   at,
 });
 
-export const toAgentView = (doc: AgentDocument): AgentView =>
-  create(AgentViewSchema, {
+/** What this replica knows now and the read model does not: heartbeats, circuits, the latest slots. */
+export interface LiveAgent {
+  readonly agent: FleetAgent | undefined;
+  readonly circuit: CircuitState;
+}
+
+/**
+ * The read model's document as the AgentView reply. The fleet index follows the store directly
+ * while the read model follows the broker, so where the index is at least as recent its status and
+ * slots win.
+ */
+export function toAgentView(doc: AgentDocument, live?: LiveAgent): AgentView {
+  const fresh = live?.agent && live.agent.version >= doc.version ? live.agent : undefined;
+  const activeTaskIds = fresh?.activeTaskIds ?? doc.activeTaskIds;
+  const lastHeartbeatAt = live?.agent?.lastHeartbeatAt;
+  return create(AgentViewSchema, {
     id: doc.id,
     name: doc.name,
     provider: doc.provider,
     model: doc.model,
-    status: doc.status,
-    activeTasks: doc.activeTasks,
+    status: fresh?.status ?? doc.status,
+    activeTasks: activeTaskIds.length,
+    activeTaskIds: [...activeTaskIds],
     capabilities: doc.capabilities.map((c) => ({ name: c.name, level: c.level })),
-    circuit: doc.circuit,
+    circuit: live?.circuit ?? doc.circuit,
     maxConcurrency: doc.maxConcurrency,
     cost: {
       per1kInputTokensUsd: doc.cost.per1kInputTokensUsd,
@@ -39,8 +61,10 @@ export const toAgentView = (doc: AgentDocument): AgentView =>
     labels: { ...doc.labels },
     agentType: doc.agentType,
     registeredAt: timestampFromDate(new Date(doc.registeredAt)),
-    version: BigInt(doc.version),
+    version: BigInt(fresh?.version ?? doc.version),
+    ...(lastHeartbeatAt ? { lastHeartbeatAt: timestampFromDate(lastHeartbeatAt) } : {}),
   });
+}
 
 /** A stored or published event as the domain's AgentEvent; undefined for other types. */
 export function toAgentEvent(type: string, data: unknown): AgentEvent | undefined {

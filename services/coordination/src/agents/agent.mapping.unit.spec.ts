@@ -5,7 +5,7 @@ import {
   RegisterAgentSchema,
   protoRegistry,
 } from '@orch/contracts';
-import { agentDecider, projectAgent } from '@orch/coordination';
+import { agentDecider, projectAgent, type AgentProfile } from '@orch/coordination';
 import { toAgentEvent, toAgentView, toRegisterAgent } from './agent.mapping';
 
 const at = new Date('2026-11-21T10:00:00.000Z');
@@ -61,5 +61,36 @@ describe('agent events and their proto messages', () => {
 
   it('does not take events of other aggregates for agent events', () => {
     expect(toAgentEvent('TaskSubmitted', {})).toBeUndefined();
+  });
+});
+
+describe('the agent view', () => {
+  const [event] = agentDecider.decide(toRegisterAgent(message, at), agentDecider.initialState());
+  const doc = projectAgent(null, toAgentEvent(event!.type, event!.data)!, 1)!;
+  const live = (version: number) => ({
+    agentId: doc.id,
+    profile: event!.data as AgentProfile,
+    status: 'busy' as const,
+    activeTaskIds: ['t1'],
+    version,
+    stats: { outcomes: 0, successes: 0, latencyMs: undefined, costUsd: undefined },
+    lastHeartbeatAt: new Date('2026-11-21T10:00:05Z'),
+  });
+
+  it('shows what the fleet index knows when it is at least as recent as the read model', () => {
+    const view = toAgentView(doc, { agent: live(2), circuit: 'half_open' });
+    expect(view).toMatchObject({
+      status: 'busy',
+      activeTasks: 1,
+      activeTaskIds: ['t1'],
+      version: 2n,
+      circuit: 'half_open',
+    });
+    expect(view.lastHeartbeatAt?.seconds).toBe(BigInt(Date.parse('2026-11-21T10:00:05Z') / 1000));
+  });
+
+  it('keeps the read model when the index lags behind it', () => {
+    const view = toAgentView({ ...doc, version: 3 }, { agent: live(2), circuit: 'closed' });
+    expect(view).toMatchObject({ status: 'idle', activeTasks: 0, activeTaskIds: [], version: 3n });
   });
 });

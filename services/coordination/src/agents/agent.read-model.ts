@@ -10,6 +10,9 @@ export const toDocument = (row: AgentRow): AgentDocument => ({
   model: row.model,
   status: row.status as AgentDocument['status'],
   activeTasks: row.activeTasks,
+  activeTaskIds: row.activeTaskIds,
+  health: row.health as AgentDocument['health'],
+  draining: row.draining,
   capabilities: row.capabilities,
   circuit: row.circuit as AgentDocument['circuit'],
   maxConcurrency: row.maxConcurrency,
@@ -28,6 +31,9 @@ const toRow = (doc: AgentDocument, registeredPosition: string): AgentRow =>
     model: doc.model,
     status: doc.status,
     activeTasks: doc.activeTasks,
+    activeTaskIds: [...doc.activeTaskIds],
+    health: doc.health,
+    draining: doc.draining,
     capabilities: [...doc.capabilities],
     circuit: doc.circuit,
     maxConcurrency: doc.maxConcurrency,
@@ -67,7 +73,8 @@ export interface AgentReader {
 }
 
 const selectAgents = (schema: string): string =>
-  `SELECT id, name, provider, model, status, active_tasks AS "activeTasks", capabilities, circuit,
+  `SELECT id, name, provider, model, status, active_tasks AS "activeTasks",
+          active_task_ids AS "activeTaskIds", health, draining, capabilities, circuit,
           max_concurrency AS "maxConcurrency", cost_per_1k_input AS "costPer1kInput",
           cost_per_1k_output AS "costPer1kOutput", labels, agent_type AS "agentType",
           registered_at AS "registeredAt", registered_position AS "registeredPosition", version

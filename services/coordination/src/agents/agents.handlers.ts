@@ -1,37 +1,43 @@
 import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  AgentAckSchema,
   AgentPageSchema,
   AgentRegistrationSchema,
-  commandTypes,
+  type AgentAck,
   type AgentPage,
   type AgentRegistration,
   type AgentView,
+  type DeregisterAgent,
+  type DrainAgent,
   type GetAgent,
+  type Heartbeat,
   type ListAgents,
   type RegisterAgent,
 } from '@orch/contracts';
-import { agentDecider, agentStreamId, type AgentEvent } from '@orch/coordination';
+import { agentStatus, type AgentDocument, type AgentState } from '@orch/coordination';
 import { NotFoundError, ValidationError } from '@orch/domain-kit';
-import { executeCommand, isUuid, type EventStore } from '@orch/eventstore';
+import { isUuid, type CachedAggregate } from '@orch/eventstore';
 import { CommandHandler, type CommandContext } from '@orch/messaging';
-import { AGENT_READER, CLOCK, EVENT_STORE, type Clock } from '../tokens';
-import { toAgentEvent, toAgentView, toRegisterAgent } from './agent.mapping';
+import { command } from '../command-info';
+import { commandMetadata } from '../command-metadata';
+import { FleetService } from '../fleet/fleet.service';
+import { HeartbeatBroadcast } from '../fleet/heartbeats';
+import { AGENT_READER, CLOCK, type Clock } from '../tokens';
+import { toAgentView, toRegisterAgent } from './agent.mapping';
 import { decodeCursor, findAgent, listAgents, type AgentReader } from './agent.read-model';
 
-const command = (name: string) => {
-  const info = commandTypes.get(`coordination.${name}`);
-  if (!info) throw new Error(`proto/ declares no command coordination.${name}`);
-  return info;
-};
-
 export const MAX_PAGE = 500;
+
+const ack = (agentId: string, { state, version }: CachedAggregate<AgentState>): AgentAck =>
+  create(AgentAckSchema, { agentId, status: agentStatus(state), streamVersion: version });
 
 /** NATS adapters of the agent use cases: map the wire to the domain and back, nothing else. */
 @Injectable()
 export class AgentsHandlers {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly fleet: FleetService,
+    private readonly heartbeats: HeartbeatBroadcast,
     @Inject(AGENT_READER) private readonly reader: AgentReader,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -41,27 +47,10 @@ export class AgentsHandlers {
     if (!isUuid(message.agentId)) {
       throw new ValidationError('invalid agent id', [{ path: 'agentId', message: 'must be a UUID' }]);
     }
-    const { state, result } = await executeCommand(this.store, {
-      streamId: agentStreamId(message.agentId),
-      decider: agentDecider,
-      command: toRegisterAgent(message, this.clock.now()),
-      metadata: {
-        correlationId: ctx.correlationId,
-        causationId: ctx.commandId,
-        traceparent: ctx.traceparent,
-        ...(ctx.principal ? { principal: ctx.principal } : {}),
-        command: { name: ctx.command, payload: { ...message, $typeName: undefined } },
-      },
-      toNewEvent: (e: AgentEvent) => ({ type: e.type, data: e.data }),
-      fromRecorded: (r) => {
-        const event = toAgentEvent(r.type, r.data);
-        if (!event) throw new Error(`stream ${r.streamId} holds ${r.type}, which is not an agent event`);
-        return event;
-      },
-    });
-    const version =
-      result?.nextExpectedVersion ??
-      (state.status === 'unregistered' ? 0n : await this.store.streamVersion(agentStreamId(message.agentId)));
+    const { version } = await this.fleet.execute(
+      toRegisterAgent(message, this.clock.now()),
+      commandMetadata(ctx, message),
+    );
     return create(AgentRegistrationSchema, { agentId: message.agentId, streamVersion: version });
   }
 
@@ -70,7 +59,7 @@ export class AgentsHandlers {
     const doc = await findAgent(this.reader, message.agentId);
     if (!doc)
       throw new NotFoundError(`agent ${message.agentId} does not exist`, { agentId: message.agentId });
-    return toAgentView(doc);
+    return this.view(doc);
   }
 
   @CommandHandler(command('ListAgents'))
@@ -87,6 +76,53 @@ export class AgentsHandlers {
       ]);
     }
     const page = await listAgents(this.reader, limit, after);
-    return create(AgentPageSchema, { items: page.items.map(toAgentView), nextCursor: page.nextCursor ?? '' });
+    return create(AgentPageSchema, {
+      items: page.items.map((doc) => this.view(doc)),
+      nextCursor: page.nextCursor ?? '',
+    });
+  }
+
+  /** Remembers the heartbeat (on every replica); an unhealthy agent that beats has recovered. */
+  @CommandHandler(command('Heartbeat'))
+  async heartbeat(message: Heartbeat, ctx: CommandContext): Promise<AgentAck> {
+    const now = this.clock.now();
+    const current = await this.fleet.state(message.agentId);
+    if (current.state.status === 'unregistered') {
+      throw new NotFoundError(`agent ${message.agentId} does not exist`, { agentId: message.agentId });
+    }
+    this.heartbeats.announce(message.agentId, now);
+    if (current.state.status !== 'registered' || current.state.health === 'healthy') {
+      return ack(message.agentId, current);
+    }
+    const recovered = await this.fleet.execute(
+      { type: 'Recover', agentId: message.agentId, at: now },
+      commandMetadata(ctx, message),
+    );
+    return ack(message.agentId, recovered);
+  }
+
+  @CommandHandler(command('DrainAgent'))
+  async drain(message: DrainAgent, ctx: CommandContext): Promise<AgentAck> {
+    const result = await this.fleet.execute(
+      { type: 'DrainAgent', agentId: message.agentId, at: this.clock.now() },
+      commandMetadata(ctx, message),
+    );
+    return ack(message.agentId, result);
+  }
+
+  @CommandHandler(command('DeregisterAgent'))
+  async deregister(message: DeregisterAgent, ctx: CommandContext): Promise<AgentAck> {
+    const result = await this.fleet.execute(
+      { type: 'DeregisterAgent', agentId: message.agentId, reason: message.reason, at: this.clock.now() },
+      commandMetadata(ctx, message),
+    );
+    return ack(message.agentId, result);
+  }
+
+  private view(doc: AgentDocument): AgentView {
+    return toAgentView(doc, {
+      agent: this.fleet.index.get(doc.id),
+      circuit: this.fleet.index.circuit(doc.id, this.clock.now()),
+    });
   }
 }

@@ -41,4 +41,23 @@ export class CreateAgents1763700000000 implements MigrationInterface {
   }
 }
 
-export const coordinationMigrations = [CreateAgents1763700000000];
+/** Slots and health of agents (the orchestration core). */
+export class AgentSlots1764000000000 implements MigrationInterface {
+  name = 'AgentSlots1764000000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      ALTER TABLE "${schemaOf(q)}"."agents"
+        ADD COLUMN "active_task_ids" jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN "health" text NOT NULL DEFAULT 'healthy',
+        ADD COLUMN "draining" boolean NOT NULL DEFAULT false`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      ALTER TABLE "${schemaOf(q)}"."agents"
+        DROP COLUMN "active_task_ids", DROP COLUMN "health", DROP COLUMN "draining"`);
+  }
+}
+
+export const coordinationMigrations = [CreateAgents1763700000000, AgentSlots1764000000000];

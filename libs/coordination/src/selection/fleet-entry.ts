@@ -1,0 +1,93 @@
+import type { AgentProfile, AgentState } from '../agents/agent.decider';
+import { statusOf, type AgentStatus } from '../agents/agent.status';
+import { CircuitBreaker, type BreakerOptions } from './circuit-breaker';
+import { NO_STATS, type AgentStats, type Scorable } from './scoring';
+
+/** An agent as the index knows it. */
+export interface FleetAgent {
+  readonly agentId: string;
+  readonly profile: AgentProfile;
+  readonly status: AgentStatus;
+  readonly activeTaskIds: readonly string[];
+  /** Version of the agent's stream the index is at. */
+  readonly version: number;
+  readonly stats: AgentStats;
+  /** The last heartbeat this process heard of; undefined before the first. */
+  readonly lastHeartbeatAt: Date | undefined;
+}
+
+export type KnownAgentState = Exclude<AgentState, { status: 'unregistered' }>;
+
+const NONE: readonly string[] = [];
+
+/**
+ * One agent in the fleet index: its state at a stream version, what it has done, its breaker.
+ * A class with getters so that selection scores it in place, without an object per agent.
+ */
+export class FleetEntry implements Scorable {
+  version = 0;
+  stats: AgentStats = NO_STATS;
+  lastHeartbeatAt: Date | undefined;
+  readonly capabilities: ReadonlySet<string>;
+  readonly breaker: CircuitBreaker;
+  /** When each held task was taken (ms since epoch), to measure latency. */
+  readonly assignedAt = new Map<string, number>();
+
+  constructor(
+    public state: KnownAgentState,
+    breakerOptions: BreakerOptions,
+  ) {
+    this.capabilities = new Set(state.profile.capabilities.map((c) => c.name));
+    this.breaker = new CircuitBreaker(breakerOptions);
+  }
+
+  get agentId(): string {
+    return this.state.profile.agentId;
+  }
+
+  get profile(): AgentProfile {
+    return this.state.profile;
+  }
+
+  /** Tasks held (none once deregistered). */
+  get activeTaskIds(): readonly string[] {
+    return this.state.status === 'registered' ? this.state.activeTaskIds : NONE;
+  }
+
+  get activeTasks(): number {
+    return this.activeTaskIds.length;
+  }
+
+  /** Registered, healthy and not draining: it may be given work. */
+  get available(): boolean {
+    const s = this.state;
+    return s.status === 'registered' && s.health === 'healthy' && !s.draining;
+  }
+
+  get hasFreeSlot(): boolean {
+    return this.activeTasks < this.profile.maxConcurrency;
+  }
+
+  get status(): AgentStatus {
+    const s = this.state;
+    if (s.status !== 'registered') return 'offline';
+    return statusOf({
+      offline: false,
+      health: s.health,
+      draining: s.draining,
+      activeTasks: s.activeTaskIds.length,
+    });
+  }
+
+  view(): FleetAgent {
+    return {
+      agentId: this.agentId,
+      profile: this.profile,
+      status: this.status,
+      activeTaskIds: this.activeTaskIds,
+      version: this.version,
+      stats: this.stats,
+      lastHeartbeatAt: this.lastHeartbeatAt,
+    };
+  }
+}
