@@ -45,6 +45,7 @@ export async function startStack(
   const namespace = uniqueName('e2e');
   const eventStoreSchema = uniqueName('e2e_es');
   const coordinationSchema = uniqueName('e2e_coord');
+  const distributionSchema = uniqueName('e2e_dist');
   const gatewaySchema = uniqueName('e2e_gw');
   const adminKey = `orch_e2e_${uniqueName('admin')}`;
   // Registered once for the process; both services' spans reach these processors.
@@ -61,13 +62,22 @@ export async function startStack(
       COORDINATION_SCHEMA: coordinationSchema,
       COORDINATION_OPS_PORT: '0',
       COORDINATION_OPS_HOST: '127.0.0.1',
+      // A silent agent is declared unhealthy (and its tasks retried) within seconds.
+      AGENT_HEARTBEAT_TIMEOUT_MS: '1500',
+      AGENT_LIVENESS_INTERVAL_MS: '250',
     }),
     { logger: testLogger() },
   );
   const distribution = await startDistribution(
     distributionConfig({
+      DATABASE_URL: testDatabaseUrl(),
       NATS_URL: testNatsUrl(),
       ORCH_NAMESPACE: namespace,
+      EVENTSTORE_SCHEMA: eventStoreSchema,
+      DISTRIBUTION_SCHEMA: distributionSchema,
+      // Retries come quickly, so tests of retry and dead-lettering take well under a second.
+      RETRY_BASE_MS: '50',
+      RETRY_MAX_MS: '200',
       DISTRIBUTION_OPS_PORT: '0',
       DISTRIBUTION_OPS_HOST: '127.0.0.1',
     }),
@@ -116,7 +126,7 @@ export async function startStack(
       await nc.close();
       const pg = new Client({ connectionString: testDatabaseUrl() });
       await pg.connect();
-      for (const schema of [eventStoreSchema, coordinationSchema, gatewaySchema]) {
+      for (const schema of [eventStoreSchema, coordinationSchema, distributionSchema, gatewaySchema]) {
         await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
       await pg.end();
