@@ -1,31 +1,18 @@
-// A short demo through the public HTTP API: watch the live event stream, register a small fleet,
-// list it. Every step goes gateway -> NATS -> coordination -> event store -> relay -> JetStream.
-const fleet = [
-  {
-    name: 'planner-1',
-    provider: 'anthropic',
-    model: 'claude-large',
-    type: 'planner',
-    capabilities: [{ name: 'planning', level: 0.9 }],
-  },
-  {
-    name: 'coder-1',
-    provider: 'openai',
-    model: 'gpt-large',
-    type: 'coder',
-    capabilities: [
-      { name: 'code', level: 0.9 },
-      { name: 'tests', level: 0.6 },
-    ],
-  },
-  { name: 'reviewer-1', provider: 'local', model: 'llama-70b', type: 'reviewer', capabilities: ['review'] },
-];
+// The demo `npm start` ends with, through the public HTTP API only: the simulated fleet started by
+// the agent-runner (infra/stack/demo-fleet.yaml) registers, examples/workflows/feature.yaml is
+// analysed and then run as a pair session (a driver writes, a navigator reviews, changes are
+// requested now and then), and its events are followed live on the SSE stream until it completes.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 
-async function call(base, key, method, path, body) {
+const FLEET_SIZE = 9; // agents in infra/stack/demo-fleet.yaml
+const WORKFLOW = new URL('../../examples/workflows/feature.yaml', import.meta.url);
+
+async function call(base, key, method, path, body, contentType = 'application/json') {
   const res = await fetch(base + path, {
     method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': contentType } : {}) },
+    body: body === undefined ? undefined : contentType === 'application/json' ? JSON.stringify(body) : body,
   });
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
@@ -33,13 +20,12 @@ async function call(base, key, method, path, body) {
   return json;
 }
 
-/** Reads the SSE stream until `count` events of `type` arrived or the timeout passes. */
-async function watch(base, key, type, count, timeoutMs, onEvent) {
+/** Follows the SSE stream of one session (from its first event) until `until(event)` or the timeout. */
+async function follow(base, key, sessionId, timeoutMs, onEvent, until) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const seen = [];
   try {
-    const res = await fetch(`${base}/api/events/stream?types=${type}`, {
+    const res = await fetch(`${base}/api/events/stream?sessionId=${sessionId}&lastEventId=0`, {
       headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
       signal: controller.signal,
     });
@@ -59,9 +45,8 @@ async function watch(base, key, type, count, timeoutMs, onEvent) {
           .join('\n');
         if (!data) continue;
         const event = JSON.parse(data);
-        seen.push(event);
         onEvent(event);
-        if (seen.length >= count) return seen;
+        if (until(event)) return event;
       }
     }
   } catch (e) {
@@ -70,59 +55,108 @@ async function watch(base, key, type, count, timeoutMs, onEvent) {
     clearTimeout(timer);
     controller.abort();
   }
-  return seen;
+  return undefined;
+}
+
+async function waitForFleet(base, key, log) {
+  for (let i = 0; ; i++) {
+    const { items } = await call(base, key, 'GET', '/api/agents?limit=500');
+    const live = items.filter((a) => a.status !== 'offline');
+    if (live.length >= FLEET_SIZE) return live;
+    if (i >= 120)
+      throw new Error(
+        `only ${live.length} of ${FLEET_SIZE} demo agents registered; see .orch/logs/agent-runner.log`,
+      );
+    if (i === 0) log('demo: waiting for the simulated fleet (agent-runner) to register ...');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export async function runDemo({ base, adminKey, log }) {
-  log('demo: watching the live event stream for AgentRegistered');
-  const watching = watch(base, adminKey, 'AgentRegistered', fleet.length, 15_000, (e) =>
-    log(
-      `demo: event #${e.globalPosition} ${e.type} ${e.data.name} (${e.data.provider}/${e.data.model}) stream ${e.streamId}`,
-    ),
-  );
-  await new Promise((r) => setTimeout(r, 300));
-  const ids = [];
-  for (const agent of fleet) {
-    const { id } = await call(base, adminKey, 'POST', '/api/agents', { ...agent, maxConcurrency: 2 });
-    ids.push(id);
-    log(`demo: registered ${agent.name} as ${id}`);
-  }
-  const events = await watching;
-  if (events.length < fleet.length)
-    throw new Error(`only ${events.length} of ${fleet.length} AgentRegistered events arrived on the stream`);
-  // The read model is eventually consistent: wait until it serves each new agent.
-  const shown = [];
-  for (const id of ids) {
-    for (let i = 0; ; i++) {
-      const res = await fetch(`${base}/api/agents/${id}`, {
-        headers: { authorization: `Bearer ${adminKey}` },
-      });
-      if (res.ok) {
-        const agent = await res.json();
-        shown.push(`${agent.name} [${agent.status}, ${agent.capabilities.map((c) => c.name).join('+')}]`);
-        break;
-      }
-      if (i >= 40)
-        throw new Error(`agent ${id} did not appear in GET /api/agents/${id} (last status ${res.status})`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  log(`demo: the read model serves ${shown.join(', ')}`);
-
-  const analysis = await call(base, adminKey, 'POST', '/api/workflows/analyze', {
-    tasks: [
-      { id: 'design', type: 'planner', estimatedDurationMs: 600_000 },
-      { id: 'code', type: 'coder', dependsOn: ['design'] },
-      { id: 'tests', type: 'tester', dependsOn: ['design'] },
-      { id: 'review', type: 'reviewer', dependsOn: ['code', 'tests'] },
-      { id: 'docs', type: 'documentation', dependsOn: ['design'] },
-    ],
-  });
-  if (!analysis.valid)
-    throw new Error(`the demo workflow was judged invalid: ${JSON.stringify(analysis.problems)}`);
+  const fleet = await waitForFleet(base, adminKey, log);
+  const names = new Map(fleet.map((a) => [a.id, a.name]));
+  const who = (id) => names.get(id) ?? id?.slice(0, 8) ?? '?';
   log(
-    `demo: workflow analysis: levels ${analysis.levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}, ` +
-      `critical path ${analysis.criticalPath.join(' -> ')} (${analysis.estimates.durationMs / 60_000} min), ` +
-      `parallelism ${analysis.parallelism}`,
+    `demo: fleet of ${fleet.length}: ` +
+      fleet
+        .map((a) => `${a.name} (${a.provider}: ${a.capabilities.map((c) => c.name).join('+')})`)
+        .join(', '),
+  );
+
+  const yaml = readFileSync(WORKFLOW, 'utf8');
+  const workflow = parse(yaml);
+  const analysis = await call(base, adminKey, 'POST', '/api/workflows/analyze', {
+    tasks: workflow.tasks.map(({ id, type, dependsOn, capabilities, estimatedDurationMs }) => ({
+      id,
+      type,
+      dependsOn,
+      capabilities,
+      estimatedDurationMs,
+    })),
+  });
+  log(
+    `demo: examples/workflows/feature.yaml: levels ${analysis.levels.map((l) => `[${l.join(', ')}]`).join(' -> ')}, ` +
+      `critical path ${analysis.criticalPath.join(' -> ')}, parallelism ${analysis.parallelism}`,
+  );
+
+  const started = await call(base, adminKey, 'POST', '/api/orchestration/sessions', yaml, 'application/yaml');
+  const roles = Object.entries(started.roles)
+    .map(([role, id]) => `${role.replace(/AgentId$/, '')}=${who(id)}`)
+    .join(', ');
+  log(`demo: session ${started.sessionId} started, pattern ${started.pattern} (${roles})`);
+  log(
+    `demo: watch it live:  curl -N -H "Authorization: Bearer $ORCH_ADMIN_KEY" "${base}/api/events/stream?sessionId=${started.sessionId}"`,
+  );
+  log(
+    `demo: or its state:   curl -H "Authorization: Bearer $ORCH_ADMIN_KEY" ${base}/api/orchestration/sessions/${started.sessionId}`,
+  );
+
+  const keys = new Map();
+  const key = (d) => keys.get(d.taskId) ?? d.taskId?.slice(0, 8);
+  const t0 = Date.now();
+  const line = (text) => log(`demo: ${String(((Date.now() - t0) / 1000).toFixed(1)).padStart(5)} s  ${text}`);
+  const describe = {
+    TaskSubmitted: (d) => {
+      keys.set(d.taskId, d.spec.key);
+      return d.role === 'review' ? `review of ${d.reviewOf} (round ${d.round}) added` : undefined;
+    },
+    TaskAssigned: (d) =>
+      `${key(d)} -> ${who(d.agentId)} (attempt ${d.attempt}, ${d.selection?.strategy ?? ''})`,
+    TaskSucceeded: (d) =>
+      `${key(d)} done by ${who(d.agentId)}${d.output?.verdict ? `: ${d.output.verdict.replace('_', ' ')}` : ''}`,
+    TaskFailed: (d) => `${key(d)} failed on ${who(d.agentId)}: ${d.error}`,
+    TaskRetryScheduled: (d) => `${key(d)} retried in ${d.delayMs} ms`,
+    TaskReopened: (d) => `${key(d)} reopened for round ${d.round}`,
+    WorkflowCompleted: () => 'session completed',
+    WorkflowFailed: (d) => `session failed: ${d.reason}`,
+  };
+  const end = await follow(
+    base,
+    adminKey,
+    started.sessionId,
+    120_000,
+    (e) => {
+      const text = describe[e.type]?.(e.data);
+      if (text) line(text);
+    },
+    (e) => e.type === 'WorkflowCompleted' || e.type === 'WorkflowFailed' || e.type === 'WorkflowCancelled',
+  );
+  if (!end)
+    throw new Error(
+      `the demo session did not finish within 2 minutes; see ${base}/api/orchestration/sessions/${started.sessionId}`,
+    );
+
+  const session = await call(base, adminKey, 'GET', `/api/orchestration/sessions/${started.sessionId}`);
+  const reviews = session.tasks.filter((t) => t.role === 'review').length;
+  log(
+    `demo: session ${session.status}: ${session.tasks.length} tasks (${reviews} reviews), ` +
+      `${Object.entries(session.counts)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ')}`,
+  );
+  if (session.status !== 'completed')
+    throw new Error(`the demo session ended ${session.status}: ${session.reason}`);
+  log(
+    'demo: more workflows to try: examples/workflows/*.yaml (POST them with Content-Type: application/yaml)',
   );
 }

@@ -16,6 +16,16 @@ export const services = [
     entry: 'services/gateway/dist/main.js',
     ready: (env) => `http://127.0.0.1:${env.GATEWAY_PORT}/health/ready`,
   },
+  {
+    // Simulated agents for the demo; it registers them through the gateway with the admin key.
+    name: 'agent-runner',
+    entry: 'services/agent-runner/dist/main.js',
+    args: ['--config', 'infra/stack/demo-fleet.yaml'],
+    env: (env) => ({
+      ORCH_GATEWAY_URL: `http://127.0.0.1:${env.GATEWAY_PORT}`,
+      ORCH_OPERATOR_KEY: env.ORCH_ADMIN_KEY,
+    }),
+  },
 ];
 
 export const defaultPorts = {

@@ -97,11 +97,15 @@ function startService(svc) {
   const out = openSync(file, 'a');
   // Extra Node.js flags for every service, e.g. ORCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.ORCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, join(root, svc.entry)], {
-    cwd: root,
-    env: { ...env, OTEL_SERVICE_NAME: svc.name },
-    stdio: ['ignore', args.has('--logs') ? 'inherit' : out, args.has('--logs') ? 'inherit' : out],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', ...nodeArgs, join(root, svc.entry), ...(svc.args ?? [])],
+    {
+      cwd: root,
+      env: { ...env, ...(svc.env ? svc.env(env) : {}), OTEL_SERVICE_NAME: svc.name },
+      stdio: ['ignore', args.has('--logs') ? 'inherit' : out, args.has('--logs') ? 'inherit' : out],
+    },
+  );
   children.push(child);
   child.once('exit', (code, signal) => {
     if (!stopping) {
@@ -126,8 +130,10 @@ try {
   for (const svc of services) {
     log(`starting ${svc.name} (logs: .orch/logs/${svc.name}.log)`);
     const child = startService(svc);
-    await waitReady(svc.name, svc.ready(env), child);
-    log(`${svc.name} is ready`);
+    if (svc.ready) {
+      await waitReady(svc.name, svc.ready(env), child);
+      log(`${svc.name} is ready`);
+    }
   }
   const base = `http://127.0.0.1:${env.GATEWAY_PORT}`;
   console.log(`
