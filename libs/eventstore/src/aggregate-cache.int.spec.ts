@@ -9,9 +9,10 @@ const schema = uniqueName('es_cache');
 const pool = new Pool({ connectionString: testDatabaseUrl(), max: 4 });
 let store: PostgresEventStore;
 
-/** Counts stream reads, to tell a cached decision from one that read the store. */
+/** Counts stream reads and appends, to tell a cached decision from one that read the store. */
 class CountingStore {
   reads = 0;
+  appends = 0;
   constructor(readonly inner: EventStore) {}
   asStore(): EventStore {
     return new Proxy(this.inner, {
@@ -20,6 +21,12 @@ class CountingStore {
           return (...args: Parameters<EventStore['readStream']>) => {
             this.reads++;
             return target.readStream(...args);
+          };
+        }
+        if (prop === 'append') {
+          return (...args: Parameters<EventStore['append']>) => {
+            this.appends++;
+            return target.append(...args);
           };
         }
         const value: unknown = Reflect.get(target, prop, receiver);
@@ -81,6 +88,44 @@ describe('AggregateCache', () => {
 
     expect(decisionCount.value).toBe(30); // one decision each: no re-decision after a conflict
     expect(await store.streamVersion(streamId)).toBe(31n);
+  });
+
+  it('appends the commands that queued behind an append together, in the order they came', async () => {
+    const counting = new CountingStore(store);
+    const cache = newCache(counting.asStore());
+    await cache.execute(streamId, { type: 'OpenPool', capacity: 100 });
+    const holders = Array.from({ length: 40 }, (_, i) => `h${i}`);
+    const outcomes = await Promise.all(
+      holders.map((holder) => cache.execute(streamId, { type: 'Reserve', holder })),
+    );
+
+    expect(counting.appends).toBeLessThan(1 + holders.length);
+    const stored = await store.readStream(streamId);
+    expect(stored.slice(1).map((e) => (e.data as { holder: string }).holder)).toEqual(holders);
+    // Each caller gets its own events, the version after them and their positions.
+    outcomes.forEach((o, i) => {
+      expect(o.version).toBe(BigInt(i + 2));
+      expect(o.result?.nextExpectedVersion).toBe(BigInt(i + 2));
+      expect(o.result?.positions).toEqual([stored[i + 1]!.globalPosition]);
+    });
+  });
+
+  it('rejects only the commands the decider refuses when they were decided together', async () => {
+    const cache = newCache(store);
+    await cache.execute(streamId, { type: 'OpenPool', capacity: 2 });
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'c', 'd', 'e'].map((holder) => cache.execute(streamId, { type: 'Reserve', holder })),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(ConflictError);
+    expect(await store.streamVersion(streamId)).toBe(3n);
+    expect(cache.peek(streamId)?.state).toEqual({ status: 'open', capacity: 2, holders: ['a', 'b'] });
   });
 
   it('catches up and decides again when another writer appended in between', async () => {

@@ -29,6 +29,17 @@ export interface CachedExecution<E, S> extends CachedAggregate<S> {
   readonly result: AppendResult | undefined;
 }
 
+/** A command waiting for its stream's turn. */
+interface Pending<C, E, S> {
+  readonly command: C;
+  readonly metadata: EventMetadataInput;
+  resolve(outcome: CachedExecution<E, S>): void;
+  reject(error: unknown): void;
+}
+
+/** Most commands decided together and appended in one round trip. */
+const MAX_BATCH = 64;
+
 /**
  * The write side of hot aggregates, kept in memory (DESIGN.md "Performance mindset").
  *
@@ -37,15 +48,19 @@ export interface CachedExecution<E, S> extends CachedAggregate<S> {
  * once, decides on the state in memory and appends with the version it knows as the expected
  * version. Correctness still rests on the store: when another writer (another replica) appended in
  * between, the append fails with a version conflict, the cache reads only the missing events and
- * decides again. Commands for one stream are serialized in this process, so they never conflict
- * with each other.
+ * decides again.
+ *
+ * Commands for one stream never race each other in this process: while an append is in flight,
+ * the commands that arrive queue up, and the next round decides them one after another on the
+ * state in memory and appends all their events at once (group commit per stream). A command
+ * rejected by the decider is rejected alone; the others of its round go on without it.
  *
  * `observe` applies events seen on the global log, so a replica also follows writes made by
  * others; together with a read of the log from position 0 it rebuilds every aggregate at start.
  */
 export class AggregateCache<C, E extends { readonly type: string }, S> {
   private readonly aggregates = new Map<string, CachedAggregate<S>>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new Map<string, Pending<C, E, S>[]>();
   private readonly newEventId: () => string;
   private readonly maxRetries: number;
 
@@ -62,12 +77,21 @@ export class AggregateCache<C, E extends { readonly type: string }, S> {
    * by `decide` propagate unchanged and leave the cached state as it was.
    */
   execute(streamId: string, command: C, metadata?: EventMetadataInput): Promise<CachedExecution<E, S>> {
-    return this.serialized(streamId, () => this.decideAndAppend(streamId, command, metadata ?? {}));
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(streamId);
+      const pending = { command, metadata: metadata ?? {}, resolve, reject };
+      if (queue) {
+        queue.push(pending);
+        return;
+      }
+      this.queues.set(streamId, [pending]);
+      void this.drain(streamId);
+    });
   }
 
   /** The stream's state, read from the store the first time it is asked for. */
   get(streamId: string): Promise<CachedAggregate<S>> {
-    return this.serialized(streamId, () => this.load(streamId));
+    return this.load(streamId);
   }
 
   /** The stream's state if this process holds it, without any I/O. */
@@ -111,45 +135,91 @@ export class AggregateCache<C, E extends { readonly type: string }, S> {
     return this.aggregates.size;
   }
 
-  private async decideAndAppend(
-    streamId: string,
-    command: C,
-    metadata: EventMetadataInput,
-  ): Promise<CachedExecution<E, S>> {
-    const { decider } = this.options;
-    const { command: recordedCommand, ...rest } = metadata;
+  /** Runs rounds for the stream until its queue is empty. */
+  private async drain(streamId: string): Promise<void> {
+    const queue = this.queues.get(streamId);
+    if (!queue) return;
+    while (queue.length > 0) await this.round(streamId, queue.splice(0, MAX_BATCH));
+    this.queues.delete(streamId);
+  }
+
+  /** Decides `batch` in order on the current state and appends every event in one append. */
+  private async round(streamId: string, batch: readonly Pending<C, E, S>[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const current = await this.load(streamId);
-      const events = [...decider.decide(command, current.state)];
-      if (events.length === 0) return { ...current, events, result: undefined };
-      const newEvents = events.map((event, i): NewEvent => {
-        const { type, data, schemaVersion } = this.options.toNewEvent(event);
-        return {
-          eventId: this.newEventId(),
-          type,
-          data,
-          ...(schemaVersion !== undefined ? { schemaVersion } : {}),
-          metadata: i === 0 && recordedCommand ? { ...rest, command: recordedCommand } : rest,
-        };
-      });
+      let current: CachedAggregate<S>;
+      try {
+        current = await this.load(streamId);
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      const decided = this.decideAll(current, batch);
+      const newEvents = decided.flatMap((d) => d.newEvents);
+      if (newEvents.length === 0) {
+        decided.forEach((d, i) => settle(batch[i]!, d, undefined));
+        return;
+      }
       let result: AppendResult;
       try {
         result = await this.store.append(streamId, current.version, newEvents);
       } catch (error) {
-        if (!isWrongExpectedVersion(error) || attempt >= this.maxRetries) throw error;
-        await this.catchUp(streamId);
-        continue;
+        if (isWrongExpectedVersion(error) && attempt < this.maxRetries) {
+          await this.catchUp(streamId).catch(() => undefined);
+          continue;
+        }
+        decided.forEach((d, i) =>
+          d.error !== undefined ? batch[i]!.reject(d.error) : batch[i]!.reject(error),
+        );
+        return;
       }
-      const next = {
-        state: events.reduce(decider.evolve, current.state),
-        version: result.nextExpectedVersion,
-      };
+      const last = decided[decided.length - 1]!;
+      const next = { state: last.state, version: result.nextExpectedVersion };
       // An observer may already have folded these events from the global log; either way the
       // state at `nextExpectedVersion` is the same.
       const latest = this.aggregates.get(streamId);
       if (!latest || latest.version <= next.version) this.aggregates.set(streamId, next);
-      return { ...next, events, result };
+      let offset = 0;
+      decided.forEach((d, i) => {
+        settle(
+          batch[i]!,
+          d,
+          d.events.length > 0 ? slice(result, current.version, offset, d.events.length) : undefined,
+        );
+        offset += d.events.length;
+      });
+      return;
     }
+  }
+
+  /** Each command decided on the state left by the ones before it (a rejected one leaves none). */
+  private decideAll(current: CachedAggregate<S>, batch: readonly Pending<C, E, S>[]): Decided<E, S>[] {
+    const { decider } = this.options;
+    let state = current.state;
+    let version = current.version;
+    return batch.map((p) => {
+      try {
+        const events = [...decider.decide(p.command, state)];
+        state = events.reduce(decider.evolve, state);
+        version += BigInt(events.length);
+        return { events, newEvents: this.toNewEvents(events, p.metadata), state, version };
+      } catch (error) {
+        return { events: [], newEvents: [], state, version, error };
+      }
+    });
+  }
+
+  private toNewEvents(events: readonly E[], metadata: EventMetadataInput): NewEvent[] {
+    const { command: recordedCommand, ...rest } = metadata;
+    return events.map((event, i): NewEvent => {
+      const { type, data, schemaVersion } = this.options.toNewEvent(event);
+      return {
+        eventId: this.newEventId(),
+        type,
+        data,
+        ...(schemaVersion !== undefined ? { schemaVersion } : {}),
+        metadata: i === 0 && recordedCommand ? { ...rest, command: recordedCommand } : rest,
+      };
+    });
   }
 
   private async load(streamId: string): Promise<CachedAggregate<S>> {
@@ -173,19 +243,30 @@ export class AggregateCache<C, E extends { readonly type: string }, S> {
     this.aggregates.set(streamId, next);
     return next;
   }
+}
 
-  /** Runs `work` after every earlier call for the same stream has settled. */
-  private serialized<T>(streamId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(streamId) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(streamId, tail);
-    void tail.then(() => {
-      if (this.queues.get(streamId) === tail) this.queues.delete(streamId);
-    });
-    return run;
-  }
+/** One command of a round, decided. */
+interface Decided<E, S> {
+  readonly events: E[];
+  readonly newEvents: NewEvent[];
+  /** State and version after this command's events (those before it included). */
+  readonly state: S;
+  readonly version: bigint;
+  /** Set when the decider rejected the command. */
+  readonly error?: unknown;
+}
+
+function settle<E, S>(p: Pending<unknown, E, S>, d: Decided<E, S>, result: AppendResult | undefined): void {
+  if (d.error !== undefined) p.reject(d.error);
+  else p.resolve({ state: d.state, version: d.version, events: d.events, result });
+}
+
+/** The part of a round's append result that belongs to one command's events. */
+function slice(result: AppendResult, base: bigint, offset: number, count: number): AppendResult {
+  const positions = result.positions.slice(offset, offset + count);
+  return {
+    positions,
+    lastGlobalPosition: positions[positions.length - 1] ?? result.lastGlobalPosition,
+    nextExpectedVersion: base + BigInt(offset + count),
+  };
 }
