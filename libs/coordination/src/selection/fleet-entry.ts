@@ -32,6 +32,12 @@ export class FleetEntry implements Scorable {
   readonly breaker: CircuitBreaker;
   /** When each held task was taken (ms since epoch), to measure latency. */
   readonly assignedAt = new Map<string, number>();
+  /**
+   * Slots this process is taking right now (appends in flight). Selection counts them as held, so
+   * concurrent assignments spread over agents instead of all queueing on the best one, to be
+   * refused one after another once its stream says it is full.
+   */
+  reserving = 0;
 
   constructor(
     public state: KnownAgentState,
@@ -54,8 +60,9 @@ export class FleetEntry implements Scorable {
     return this.state.status === 'registered' ? this.state.activeTaskIds : NONE;
   }
 
+  /** Tasks held, plus slots being taken by this process (what selection must count). */
   get activeTasks(): number {
-    return this.activeTaskIds.length;
+    return this.activeTaskIds.length + this.reserving;
   }
 
   /** Registered, healthy and not draining: it may be given work. */

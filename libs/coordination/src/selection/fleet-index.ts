@@ -96,6 +96,21 @@ export class FleetIndex {
     if (entry && (!entry.lastHeartbeatAt || entry.lastHeartbeatAt < at)) entry.lastHeartbeatAt = at;
   }
 
+  /**
+   * Counts a slot of `agentId` as taken while this process appends the assignment, so concurrent
+   * selections see it; call the returned function once the append settled (either way).
+   */
+  reserveSlot(agentId: string): () => void {
+    const entry = this.entries.get(agentId);
+    if (!entry) return () => undefined;
+    entry.reserving++;
+    let released = false;
+    return () => {
+      if (!released) entry.reserving--;
+      released = true;
+    };
+  }
+
   // ---------------------------------------------------------------- queries
 
   get(agentId: string): FleetAgent | undefined {

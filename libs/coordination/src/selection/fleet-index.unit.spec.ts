@@ -148,6 +148,23 @@ describe('selection', () => {
     expect(s.candidates.map((c) => c.agentId)).toEqual(['ok']);
   });
 
+  it('counts a slot being taken as held until the taking settles, so concurrent picks spread', () => {
+    const fleet = new Fleet().add({ id: 'a', maxConcurrency: 1 }, { id: 'b', maxConcurrency: 2 });
+    const first = fleet.index.select({ capabilities: ['code'], strategy: 'least_loaded' }, t0).agentId;
+    const release = fleet.index.reserveSlot(first);
+    const second = fleet.index.select({ capabilities: ['code'], strategy: 'least_loaded' }, t0);
+    expect(second.agentId).not.toBe(first);
+    const releaseB = fleet.index.reserveSlot('b');
+    const releaseB2 = fleet.index.reserveSlot('b');
+    expect(fleet.index.select({ capabilities: ['code'] }, t0).candidates).toEqual([]);
+    release();
+    release(); // a second call changes nothing
+    releaseB();
+    releaseB2();
+    expect(fleet.index.select({ capabilities: ['code'] }, t0).candidates).toHaveLength(2);
+    expect(fleet.index.get('b')?.activeTaskIds).toEqual([]);
+  });
+
   it('keeps to the pool, leaves out excluded agents and honours a pinned agent', () => {
     const fleet = new Fleet().add({ id: 'a' }, { id: 'b' }, { id: 'c' });
     const ids = (s: SelectionData) => s.candidates.map((c) => c.agentId).sort();

@@ -4,6 +4,7 @@ import {
   AgentAckSchema,
   AgentAssignmentSchema,
   SelectionSchema,
+  commandInfo,
   type AgentAck,
   type AgentAssignment,
   type AssignAgent,
@@ -14,9 +15,7 @@ import {
 import { agentStatus, type SelectionData, type SelectionRequest } from '@orch/coordination';
 import { isDomainError } from '@orch/domain-kit';
 import type { EventMetadataInput } from '@orch/eventstore';
-import { CommandHandler, type CommandContext } from '@orch/messaging';
-import { command } from '../command-info';
-import { commandMetadata } from '../command-metadata';
+import { CommandHandler, commandMetadata, type CommandContext } from '@orch/messaging';
 import { FleetService } from '../fleet/fleet.service';
 import type { CoordinationMetrics } from '../metrics';
 import { CLOCK, COORDINATION_METRICS, type Clock } from '../tokens';
@@ -57,12 +56,12 @@ export class AssignmentsHandlers {
   ) {}
 
   /** A dry run: the ranking AssignAgent would use. */
-  @CommandHandler(command('SelectAgent'))
+  @CommandHandler(commandInfo('coordination.SelectAgent'))
   async select(message: SelectAgent): Promise<Selection> {
     return toSelection(this.rank(requestOf(message)));
   }
 
-  @CommandHandler(command('AssignAgent'))
+  @CommandHandler(commandInfo('coordination.AssignAgent'))
   async assign(message: AssignAgent, ctx: CommandContext): Promise<AgentAssignment> {
     const metadata = commandMetadata(ctx, message);
     const holder = this.fleet.index.holderOf(message.taskId);
@@ -95,7 +94,7 @@ export class AssignmentsHandlers {
     return create(AgentAssignmentSchema, { assigned: false, selection: toSelection(selection), reason });
   }
 
-  @CommandHandler(command('ReleaseAgent'))
+  @CommandHandler(commandInfo('coordination.ReleaseAgent'))
   async release(message: ReleaseAgent, ctx: CommandContext): Promise<AgentAck> {
     const { state, version } = await this.fleet.execute(
       {
@@ -131,17 +130,23 @@ export class AssignmentsHandlers {
     selection: SelectionData,
     metadata: EventMetadataInput,
   ): Promise<AgentAssignment> {
-    const { version } = await this.fleet.execute(
-      {
-        type: 'AssignTask',
-        agentId,
-        taskId: message.taskId,
-        sessionId: message.sessionId,
-        selection,
-        at: this.clock.now(),
-      },
-      metadata,
-    );
+    const release = this.fleet.index.reserveSlot(agentId);
+    let version: bigint;
+    try {
+      ({ version } = await this.fleet.execute(
+        {
+          type: 'AssignTask',
+          agentId,
+          taskId: message.taskId,
+          sessionId: message.sessionId,
+          selection,
+          at: this.clock.now(),
+        },
+        metadata,
+      ));
+    } finally {
+      release();
+    }
     return create(AgentAssignmentSchema, {
       assigned: true,
       agentId,
