@@ -93,5 +93,15 @@ export const eventTypes: ReadonlyMap<string, EventTypeInfo> = collected.events;
 /** Commands and queries by `<service>.<name>`. */
 export const commandTypes: ReadonlyMap<string, CommandTypeInfo> = collected.commands;
 
+/**
+ * The command or query `<service>.<name>` as proto/ declares it. Throws when none does: handlers
+ * and senders look theirs up at module load, so a misspelt name stops the service from starting.
+ */
+export function commandInfo(name: string): CommandTypeInfo {
+  const info = commandTypes.get(name);
+  if (!info) throw new Error(`proto/ declares no command ${name}`);
+  return info;
+}
+
 /** The event type named `type`, or undefined when no proto declares it. */
 export const findEventType = (type: string): EventTypeInfo | undefined => eventTypes.get(type);

@@ -6,6 +6,7 @@ export * from './error-reply';
 export * from './errors';
 export * from './headers';
 export * from './inbox';
+export * from './metadata';
 export * from './naming';
 export * from './observer';
 export * from './nest';

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type { Registry } from 'prom-client';
 
@@ -80,3 +80,45 @@ export const messagingObserver = (metrics: ServiceMetrics) => ({
     metrics.eventsHandled.inc({ consumer, type, outcome });
   },
 });
+
+/**
+ * What the relay gauges read: structurally the `RelayStatus` of @orch/messaging's OutboxRelay,
+ * so this library does not depend on messaging.
+ */
+export interface RelayGaugeStatus {
+  readonly relay: string;
+  readonly leader: boolean;
+  readonly lag: bigint;
+  readonly position: bigint;
+  readonly published: number;
+}
+
+/** Gauges of an outbox relay (leadership, lag, position, published), read from its status at scrape time. */
+export function registerRelayMetrics(metrics: ServiceMetrics, relay: { status(): RelayGaugeStatus }): void {
+  const gauge = (name: string, help: string, value: (s: RelayGaugeStatus) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['relay'],
+      registers: [metrics.registry],
+      collect() {
+        const s = relay.status();
+        this.set({ relay: s.relay }, value(s));
+      },
+    });
+  };
+  gauge('orch_relay_leader', '1 when this replica holds the relay leadership for its service', (s) =>
+    s.leader ? 1 : 0,
+  );
+  gauge(
+    'orch_relay_lag_events',
+    'Events appended by this service and not yet published (sampled by the leader)',
+    (s) => Number(s.lag),
+  );
+  gauge('orch_relay_position', 'Global position of the last event published', (s) => Number(s.position));
+  gauge(
+    'orch_relay_published_events',
+    'Events published by this replica since it started (JetStream duplicates included)',
+    (s) => s.published,
+  );
+}

@@ -1,4 +1,4 @@
-import { createMetrics, metricsText } from './metrics';
+import { createMetrics, metricsText, registerRelayMetrics, type RelayGaugeStatus } from './metrics';
 
 describe('createMetrics', () => {
   it('exposes the request histogram with its labels and the service label', async () => {
@@ -38,5 +38,28 @@ describe('createMetrics', () => {
     a.eventsHandled.inc({ consumer: 'c', type: 't', outcome: 'ok' });
     expect((await metricsText(b.registry)).body).not.toContain('orch_events_handled_total{');
     expect((await metricsText(a.registry)).body).toContain('process_cpu_user_seconds_total{service="a"}');
+  });
+});
+
+describe('registerRelayMetrics', () => {
+  it('reads the relay status at every scrape', async () => {
+    const m = createMetrics({ service: 'distribution', defaultMetrics: false });
+    let status: RelayGaugeStatus = {
+      relay: 'outbox-distribution',
+      leader: false,
+      lag: 0n,
+      position: 0n,
+      published: 0,
+    };
+    registerRelayMetrics(m, { status: () => status });
+    const labels = '{relay="outbox-distribution",service="distribution"}';
+    expect((await metricsText(m.registry)).body).toContain(`orch_relay_leader${labels} 0`);
+
+    status = { ...status, leader: true, lag: 3n, position: 42n, published: 7 };
+    const { body } = await metricsText(m.registry);
+    expect(body).toContain(`orch_relay_leader${labels} 1`);
+    expect(body).toContain(`orch_relay_lag_events${labels} 3`);
+    expect(body).toContain(`orch_relay_position${labels} 42`);
+    expect(body).toContain(`orch_relay_published_events${labels} 7`);
   });
 });

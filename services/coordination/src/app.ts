@@ -5,7 +5,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { Pool } from 'pg';
 import type { CoordinationConfig } from './config';
 import { CoordinationModule } from './coordination.module';
-import { SERVICE } from './relay.lifecycle';
+import { SERVICE } from './tokens';
 
 export type CoordinationService = RunningService;
 

@@ -1,8 +1,8 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { PostgresEventStore, type EventStore } from '@orch/eventstore';
-import { MessagingModule, migrateMessagingSchema } from '@orch/messaging';
+import { MessagingModule, migrateMessagingSchema, serviceRelay } from '@orch/messaging';
 import type { Pool } from 'pg';
-import { messagingObserver, type ServiceMetrics } from '@orch/observability';
+import { messagingObserver, registerRelayMetrics, type ServiceMetrics } from '@orch/observability';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AgentsHandlers } from './agents/agents.handlers';
@@ -18,7 +18,6 @@ import { registerCoordinationMetrics } from './metrics';
 import { SessionsHandlers } from './sessions/sessions.handlers';
 import { SessionsService } from './sessions/sessions.service';
 import { openCoordinationDataSource } from './persistence/data-source';
-import { RelayLifecycle, SERVICE } from './relay.lifecycle';
 import type { AgentReader } from './agents/agent.read-model';
 import {
   AGENT_READER,
@@ -26,8 +25,8 @@ import {
   COORDINATION_METRICS,
   COORDINATION_OPTIONS,
   EVENT_STORE,
-  METRICS,
   PG_POOL,
+  SERVICE,
   type CoordinationModuleOptions,
 } from './tokens';
 
@@ -62,7 +61,6 @@ export class CoordinationModule implements OnApplicationShutdown {
       providers: [
         { provide: COORDINATION_OPTIONS, useValue: options },
         { provide: PG_POOL, useValue: pool },
-        { provide: METRICS, useValue: metrics },
         { provide: CLOCK, useValue: { now: () => new Date() } },
         {
           provide: EVENT_STORE,
@@ -105,7 +103,11 @@ export class CoordinationModule implements OnApplicationShutdown {
         DistributionReactions,
         AgentsProjection,
         InboxJanitor,
-        RelayLifecycle,
+        serviceRelay({
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore) => ({ store, pool, schema: options.schema, source: SERVICE }),
+          started: (relay) => registerRelayMetrics(metrics, relay),
+        }),
       ],
     };
   }

@@ -1,12 +1,13 @@
+/** This service's name: the source of the events it appends, its NATS subjects and metrics label. */
+export const SERVICE = 'coordination';
+
 /** Injection token of the EventStore. */
 export const EVENT_STORE = Symbol.for('orch.coordination.EventStore');
-/** Injection token of the pg Pool used by the relay and the consumer inbox. */
+/** Injection token of the pg Pool used by the consumer inbox. */
 export const PG_POOL = Symbol.for('orch.coordination.PgPool');
 export const CLOCK = Symbol.for('orch.coordination.Clock');
 /** Injection token of the AgentReader (pool and schema of the agents read model). */
 export const AGENT_READER = Symbol.for('orch.coordination.AgentReader');
-/** Injection token of the service's ServiceMetrics (Prometheus registry and common series). */
-export const METRICS = Symbol.for('orch.coordination.Metrics');
 /** Injection token of the CoordinationMetrics (selection, assignments, agents by status). */
 export const COORDINATION_METRICS = Symbol.for('orch.coordination.CoordinationMetrics');
 export const COORDINATION_OPTIONS = Symbol.for('orch.coordination.options');

@@ -4,7 +4,8 @@ import { startService, type RunningService } from '@orch/service-kit';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { Pool } from 'pg';
 import type { DistributionConfig } from './config';
-import { DistributionModule, SERVICE } from './distribution.module';
+import { DistributionModule } from './distribution.module';
+import { SERVICE } from './tokens';
 
 export type DistributionService = RunningService;
 

@@ -1,10 +1,9 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { PostgresEventStore, type EventStore } from '@orch/eventstore';
-import { MessagingModule, migrateMessagingSchema } from '@orch/messaging';
-import { messagingObserver, type ServiceMetrics } from '@orch/observability';
+import { MessagingModule, migrateMessagingSchema, serviceRelay } from '@orch/messaging';
+import { messagingObserver, registerRelayMetrics, type ServiceMetrics } from '@orch/observability';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { RelayLifecycle, SERVICE } from './relay.lifecycle';
 import { CoordinationConsumers } from './tasks/coordination.consumers';
 import { Dispatcher } from './tasks/dispatcher';
 import { TasksHandlers } from './tasks/tasks.handlers';
@@ -14,12 +13,10 @@ import {
   DISTRIBUTION_OPTIONS,
   EVENT_STORE,
   METRICS,
-  PG_POOL,
+  SERVICE,
   type DistributionModuleOptions,
 } from './tokens';
 import { WorkflowsHandlers } from './workflows/workflows.handlers';
-
-export { SERVICE };
 
 @Module({})
 export class DistributionModule implements OnApplicationShutdown {
@@ -49,7 +46,6 @@ export class DistributionModule implements OnApplicationShutdown {
       ],
       providers: [
         { provide: DISTRIBUTION_OPTIONS, useValue: options },
-        { provide: PG_POOL, useValue: pool },
         { provide: METRICS, useValue: metrics },
         { provide: CLOCK, useValue: { now: () => new Date() } },
         {
@@ -69,7 +65,11 @@ export class DistributionModule implements OnApplicationShutdown {
         TasksHandlers,
         CoordinationConsumers,
         WorkflowsHandlers,
-        RelayLifecycle,
+        serviceRelay({
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore) => ({ store, pool, schema: options.schema, source: SERVICE }),
+          started: (relay) => registerRelayMetrics(metrics, relay),
+        }),
       ],
     };
   }

@@ -1,10 +1,11 @@
 import type { WorkflowPolicy } from '@orch/distribution';
 
+/** This service's name: the source of the events it appends, its NATS subjects and metrics label. */
+export const SERVICE = 'distribution';
+
 export const DISTRIBUTION_OPTIONS = Symbol.for('orch.distribution.options');
 /** Injection token of the EventStore. */
 export const EVENT_STORE = Symbol.for('orch.distribution.EventStore');
-/** Injection token of the pg Pool used by the store, the relay and the health check. */
-export const PG_POOL = Symbol.for('orch.distribution.PgPool');
 /** Injection token of the service's ServiceMetrics. */
 export const METRICS = Symbol.for('orch.distribution.Metrics');
 export const CLOCK = Symbol.for('orch.distribution.Clock');

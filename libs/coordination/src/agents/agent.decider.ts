@@ -5,6 +5,7 @@ import {
   ValidationError,
   assertNever,
   rfc3339,
+  textProblems,
   type Decider,
   type FieldProblem,
 } from '@orch/domain-kit';
@@ -69,14 +70,11 @@ const capabilitiesOf = (c: RegisterAgent): readonly CapabilityData[] =>
   c.capabilities.length > 0 ? c.capabilities : (catalogueEntry(c.agentType)?.capabilities ?? []);
 
 function validateRegistration(c: RegisterAgent, capabilities: readonly CapabilityData[]): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const requireText = (path: string, value: string, max: number): void => {
-    if (value.trim() === '') problems.push({ path, message: 'must not be empty' });
-    else if (value.length > max) problems.push({ path, message: `must be at most ${max} characters` });
-  };
-  requireText('name', c.name, 200);
-  requireText('provider', c.provider, 100);
-  requireText('model', c.model, 200);
+  const problems: FieldProblem[] = [
+    ...textProblems('name', c.name, 200),
+    ...textProblems('provider', c.provider, 100),
+    ...textProblems('model', c.model, 200),
+  ];
   if (!knownAgentTypes.includes(c.agentType)) {
     problems.push({
       path: 'agentType',

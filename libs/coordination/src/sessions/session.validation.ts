@@ -1,4 +1,4 @@
-import { ValidationError, type FieldProblem } from '@orch/domain-kit';
+import { ValidationError, textProblems, type FieldProblem } from '@orch/domain-kit';
 import { describeProblem, validateDag, type DagProblem, type TaskSpecData } from '@orch/distribution';
 import { catalogueCapabilities } from '../catalogue/catalogue';
 import { SELECTION_STRATEGIES, isStrategy } from '../selection/selection';
@@ -16,12 +16,7 @@ export const TASK_KEY = /^[A-Za-z0-9._:-]{1,100}$/;
 const problem = (path: string, message: string): FieldProblem => ({ path, message });
 
 /** The goal of a session or a suggestion. */
-export function goalProblems(goal: string): FieldProblem[] {
-  if (goal.trim() === '') return [problem('goal', 'must not be empty')];
-  if (goal.length > MAX_GOAL_LENGTH)
-    return [problem('goal', `must be at most ${MAX_GOAL_LENGTH} characters`)];
-  return [];
-}
+export const goalProblems = (goal: string): FieldProblem[] => textProblems('goal', goal, MAX_GOAL_LENGTH);
 
 function taskProblems(t: TaskSpecData, i: number, fleet: FleetFacts): FieldProblem[] {
   const at = (field: string) => `tasks[${i}].${field}`;

@@ -1,4 +1,4 @@
-import type { FieldProblem } from '@orch/domain-kit';
+import { textProblems, type FieldProblem } from '@orch/domain-kit';
 import { describeProblem } from './analysis';
 import { validateDag, type DagNode } from './dag';
 import type { WorkflowPolicy } from './workflow.commands';
@@ -34,14 +34,10 @@ export const taskSpec = (
 
 /** Problems of one spec's own fields (the DAG is checked separately). */
 export function specProblems(spec: TaskSpecData, path: string): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const text = (field: string, value: string, max: number): void => {
-    if (value.trim() === '') problems.push({ path: `${path}.${field}`, message: 'must not be empty' });
-    else if (value.length > max)
-      problems.push({ path: `${path}.${field}`, message: `must be at most ${max} characters` });
-  };
-  text('key', spec.key, MAX_KEY);
-  text('type', spec.type, MAX_TYPE);
+  const problems: FieldProblem[] = [
+    ...textProblems(`${path}.key`, spec.key, MAX_KEY),
+    ...textProblems(`${path}.type`, spec.type, MAX_TYPE),
+  ];
   spec.capabilities.forEach((c, i) => {
     if (c.trim() === '') problems.push({ path: `${path}.capabilities[${i}]`, message: 'must not be empty' });
   });

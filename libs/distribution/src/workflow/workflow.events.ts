@@ -1,3 +1,5 @@
+import { eventReader } from '@orch/domain-kit';
+
 /**
  * Workflow events, on the stream `workflow-<sessionId>`. `data` is exactly the protobuf JSON
  * mapping of the proto message of the same name (proto/orchestrator/distribution/v1/tasks.proto):
@@ -311,9 +313,5 @@ export const workflowTerminalEventTypes: readonly WorkflowEvent['type'][] = [
   'WorkflowCancelled',
 ];
 
-const known = new Set<string>(workflowEventTypes);
-
 /** A stored or published event as a WorkflowEvent; undefined for other types. */
-export function toWorkflowEvent(type: string, data: unknown): WorkflowEvent | undefined {
-  return known.has(type) ? ({ type, data } as WorkflowEvent) : undefined;
-}
+export const toWorkflowEvent = eventReader<WorkflowEvent>(workflowEventTypes);

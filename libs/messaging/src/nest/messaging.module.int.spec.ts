@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -14,7 +15,9 @@ import {
   type RegisterAgent,
 } from '@orch/contracts';
 import { NotFoundError } from '@orch/domain-kit';
-import { eventually, testNatsUrl, uniqueName } from '@orch/testing';
+import { PostgresEventStore } from '@orch/eventstore';
+import { eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
+import { Pool } from 'pg';
 import {
   CommandBus,
   CommandHandler,
@@ -23,8 +26,10 @@ import {
   MessagingModule,
   naming,
   NATS_CONNECTION,
+  serviceRelay,
   type CommandContext,
   type DecodedEvent,
+  type OutboxRelay,
   type RemoteDomainError,
 } from '../index';
 import { deleteStreams, publishRecordedEvent, recordedEvent, testLogger } from '../testing';
@@ -127,5 +132,89 @@ describe('MessagingModule', () => {
     const cleanup = await connect({ servers: testNatsUrl() });
     await deleteStreams(cleanup, naming(namespace));
     await cleanup.close();
+  });
+});
+
+describe('serviceRelay', () => {
+  const relayNamespace = uniqueName('nest_relay');
+  const esSchema = uniqueName('nest_relay_es');
+  const msgSchema = uniqueName('nest_relay_msg');
+  const STORE = Symbol('store');
+  let app: INestApplicationContext;
+  let pool: Pool;
+  let store: PostgresEventStore;
+  let started: OutboxRelay | undefined;
+
+  @Module({
+    imports: [
+      MessagingModule.forRoot({
+        service: 'coordination',
+        natsUrl: testNatsUrl(),
+        namespace: relayNamespace,
+        logger: testLogger(),
+      }),
+    ],
+    providers: [
+      { provide: STORE, useFactory: () => store },
+      serviceRelay({
+        inject: [STORE],
+        useFactory: (s: PostgresEventStore) => ({
+          store: s,
+          pool,
+          schema: msgSchema,
+          source: 'coordination',
+        }),
+        started: (relay) => (started = relay),
+      }),
+    ],
+  })
+  class RelayModule {}
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: testDatabaseUrl(), max: 4 });
+    store = await PostgresEventStore.create({
+      connectionString: testDatabaseUrl(),
+      schema: esSchema,
+      source: 'coordination',
+      pollIntervalMs: 50,
+    });
+    app = await NestFactory.createApplicationContext(RelayModule, { logger: false });
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await store.close();
+    await pool.query(`DROP SCHEMA IF EXISTS ${esSchema} CASCADE`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${msgSchema} CASCADE`);
+    await pool.end();
+    const cleanup = await connect({ servers: testNatsUrl() });
+    await deleteStreams(cleanup, naming(relayNamespace));
+    await cleanup.close();
+  });
+
+  it('starts a relay at bootstrap that publishes what the service appends, in health until shutdown', async () => {
+    const relay = started!;
+    expect(relay.status().running).toBe(true);
+    const { lastGlobalPosition } = await store.append('agent-r1', 'no_stream', [
+      {
+        eventId: randomUUID(),
+        type: 'AgentRegistered',
+        data: { agentId: 'r1', name: 'relayed', maxConcurrency: 1 },
+        metadata: { correlationId: 'session-r1', causationId: 'cmd-r1' },
+      },
+    ]);
+    await eventually(() => (relay.status().position >= lastGlobalPosition ? true : undefined));
+
+    const nc = app.get<NatsConnection>(NATS_CONNECTION);
+    const stream = await (await jetstreamManager(nc)).streams.info(naming(relayNamespace).eventsStream);
+    expect(stream.state.messages).toBe(1);
+    const messaging = app.get(Messaging);
+    expect(messaging.health().relay[relay.name]).toMatchObject({
+      running: true,
+      position: Number(lastGlobalPosition),
+    });
+
+    await app.close();
+    expect(relay.status().running).toBe(false);
   });
 });

@@ -7,14 +7,14 @@ import {
 } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { CommandTypeInfo } from '@orch/contracts';
 import type { Logger } from 'pino';
 import { CommandServer } from '../commands';
 import { isNatsConnected } from '../connection';
 import { EventConsumer, type ConsumerState } from '../consumer';
 import type { Naming } from '../naming';
-import type { OutboxRelay } from '../outbox-relay';
+import { OutboxRelay, type OutboxRelayOptions } from '../outbox-relay';
 import { provisionStreams } from '../streams';
 import type { EventHandlerOptions } from './decorators';
 import type { MessagingModuleOptions } from './options';
@@ -36,6 +36,9 @@ export interface RelayHealth {
   readonly lag: number;
   readonly lastError?: string;
 }
+
+/** A service's relay: its store, pool and schema; messaging adds its connection, naming and logger. */
+export type ServiceRelayOptions = Omit<OutboxRelayOptions, 'naming' | 'js' | 'logger'>;
 
 export interface MessagingHealth {
   readonly nats: 'up' | 'down';
@@ -106,6 +109,23 @@ export class Messaging implements OnApplicationBootstrap, BeforeApplicationShutd
       { commands: commands.length, consumers: this.consumers.length },
       'messaging handlers registered',
     );
+  }
+
+  /**
+   * Builds the outbox relay of the events `options.source` appends, starts it and attaches it.
+   * Call it once messaging has bootstrapped, so the streams it publishes to exist (`serviceRelay`
+   * does).
+   */
+  startRelay(options: ServiceRelayOptions): OutboxRelay {
+    const relay = new OutboxRelay({
+      ...options,
+      naming: this.naming,
+      js: jetstream(this.connection),
+      logger: this.logger,
+    });
+    relay.start();
+    this.attachRelay(relay);
+    return relay;
   }
 
   /** Includes a relay in `health()` and stops it at shutdown. */

@@ -9,6 +9,7 @@ import {
   type FleetAgent,
   type RegisterAgent,
 } from '@orch/coordination';
+import { eventReader } from '@orch/domain-kit';
 
 /** The proto command as the domain's RegisterAgent, stamped with the time it was accepted. */
 export const toRegisterAgent = (m: RegisterAgentMessage, at: Date): RegisterAgent => ({
@@ -67,6 +68,4 @@ export function toAgentView(doc: AgentDocument, live?: LiveAgent): AgentView {
 }
 
 /** A stored or published event as the domain's AgentEvent; undefined for other types. */
-export function toAgentEvent(type: string, data: unknown): AgentEvent | undefined {
-  return (agentEventTypes as readonly string[]).includes(type) ? ({ type, data } as AgentEvent) : undefined;
-}
+export const toAgentEvent = eventReader<AgentEvent>(agentEventTypes);

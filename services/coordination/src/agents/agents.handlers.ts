@@ -4,6 +4,7 @@ import {
   AgentAckSchema,
   AgentPageSchema,
   AgentRegistrationSchema,
+  commandInfo,
   type AgentAck,
   type AgentPage,
   type AgentRegistration,
@@ -18,9 +19,7 @@ import {
 import { agentStatus, type AgentDocument, type AgentState } from '@orch/coordination';
 import { NotFoundError, ValidationError } from '@orch/domain-kit';
 import { isUuid, type CachedAggregate } from '@orch/eventstore';
-import { CommandHandler, type CommandContext } from '@orch/messaging';
-import { command } from '../command-info';
-import { commandMetadata } from '../command-metadata';
+import { CommandHandler, commandMetadata, type CommandContext } from '@orch/messaging';
 import { FleetService } from '../fleet/fleet.service';
 import { HeartbeatBroadcast } from '../fleet/heartbeats';
 import { AGENT_READER, CLOCK, type Clock } from '../tokens';
@@ -42,7 +41,7 @@ export class AgentsHandlers {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  @CommandHandler(command('RegisterAgent'))
+  @CommandHandler(commandInfo('coordination.RegisterAgent'))
   async register(message: RegisterAgent, ctx: CommandContext): Promise<AgentRegistration> {
     if (!isUuid(message.agentId)) {
       throw new ValidationError('invalid agent id', [{ path: 'agentId', message: 'must be a UUID' }]);
@@ -54,7 +53,7 @@ export class AgentsHandlers {
     return create(AgentRegistrationSchema, { agentId: message.agentId, streamVersion: version });
   }
 
-  @CommandHandler(command('GetAgent'))
+  @CommandHandler(commandInfo('coordination.GetAgent'))
   async get(message: GetAgent): Promise<AgentView> {
     const doc = await findAgent(this.reader, message.agentId);
     if (!doc)
@@ -62,7 +61,7 @@ export class AgentsHandlers {
     return this.view(doc);
   }
 
-  @CommandHandler(command('ListAgents'))
+  @CommandHandler(commandInfo('coordination.ListAgents'))
   async list(message: ListAgents): Promise<AgentPage> {
     const limit = message.limit === 0 ? 50 : message.limit;
     if (limit > MAX_PAGE)
@@ -83,7 +82,7 @@ export class AgentsHandlers {
   }
 
   /** Remembers the heartbeat (on every replica); an unhealthy agent that beats has recovered. */
-  @CommandHandler(command('Heartbeat'))
+  @CommandHandler(commandInfo('coordination.Heartbeat'))
   async heartbeat(message: Heartbeat, ctx: CommandContext): Promise<AgentAck> {
     const now = this.clock.now();
     const current = await this.fleet.state(message.agentId);
@@ -101,7 +100,7 @@ export class AgentsHandlers {
     return ack(message.agentId, recovered);
   }
 
-  @CommandHandler(command('DrainAgent'))
+  @CommandHandler(commandInfo('coordination.DrainAgent'))
   async drain(message: DrainAgent, ctx: CommandContext): Promise<AgentAck> {
     const result = await this.fleet.execute(
       { type: 'DrainAgent', agentId: message.agentId, at: this.clock.now() },
@@ -110,7 +109,7 @@ export class AgentsHandlers {
     return ack(message.agentId, result);
   }
 
-  @CommandHandler(command('DeregisterAgent'))
+  @CommandHandler(commandInfo('coordination.DeregisterAgent'))
   async deregister(message: DeregisterAgent, ctx: CommandContext): Promise<AgentAck> {
     const result = await this.fleet.execute(
       { type: 'DeregisterAgent', agentId: message.agentId, reason: message.reason, at: this.clock.now() },

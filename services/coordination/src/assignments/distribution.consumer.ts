@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TASK_END_TYPES, WORKFLOW_END_TYPES, sessionEndOf, taskEndOf } from '@orch/coordination';
-import { EventHandler, type DecodedEvent } from '@orch/messaging';
-import { reactionMetadata } from '../command-metadata';
+import { EventHandler, reactionMetadata, type DecodedEvent } from '@orch/messaging';
 import { FleetService } from '../fleet/fleet.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { CLOCK, type Clock } from '../tokens';

@@ -5,6 +5,7 @@ import {
   MessagePageSchema,
   SessionAckSchema,
   SessionStartSchema,
+  commandInfo,
   type CancelSession,
   type ContextEntry,
   type GetContext,
@@ -34,9 +35,7 @@ import {
 import type { Pattern } from '@orch/distribution';
 import { NotFoundError, ValidationError } from '@orch/domain-kit';
 import { isUuid } from '@orch/eventstore';
-import { CommandHandler, type CommandContext } from '@orch/messaging';
-import { command } from '../command-info';
-import { commandMetadata } from '../command-metadata';
+import { CommandHandler, commandMetadata, type CommandContext } from '@orch/messaging';
 import { FleetService } from '../fleet/fleet.service';
 import { CLOCK, COORDINATION_OPTIONS, type Clock, type CoordinationModuleOptions } from '../tokens';
 import {
@@ -73,7 +72,7 @@ export class SessionsHandlers {
    * Validates, resolves auto and gives the roles, then appends SessionStarted. A retried start is
    * answered from the recorded one (its roles are not chosen again).
    */
-  @CommandHandler(command('StartSession'))
+  @CommandHandler(commandInfo('coordination.StartSession'))
   async start(message: StartSession, ctx: CommandContext): Promise<SessionStart> {
     if (!isUuid(message.sessionId))
       throw new ValidationError('invalid session id', [{ path: 'sessionId', message: 'must be a UUID' }]);
@@ -93,7 +92,7 @@ export class SessionsHandlers {
     });
   }
 
-  @CommandHandler(command('CancelSession'))
+  @CommandHandler(commandInfo('coordination.CancelSession'))
   async cancel(message: CancelSession, ctx: CommandContext): Promise<SessionAck> {
     const { state } = await this.sessions.execute(
       { type: 'CancelSession', sessionId: message.sessionId, reason: message.reason, at: this.clock.now() },
@@ -102,14 +101,14 @@ export class SessionsHandlers {
     return create(SessionAckSchema, { sessionId: message.sessionId, status: sessionStatus(state) });
   }
 
-  @CommandHandler(command('SuggestSession'))
+  @CommandHandler(commandInfo('coordination.SuggestSession'))
   async suggest(message: SuggestSession): Promise<SessionSuggestion> {
     return toSuggestionMessage(
       suggestSession(message.goal, message.tasks.map(toTaskSpecData), this.fleet.index),
     );
   }
 
-  @CommandHandler(command('PostMessage'))
+  @CommandHandler(commandInfo('coordination.PostMessage'))
   async post(message: PostMessage, ctx: CommandContext): Promise<MessageAck> {
     const { state } = await this.sessions.execute(
       {
@@ -131,7 +130,7 @@ export class SessionsHandlers {
   }
 
   /** A page of messages; with `waitMs`, waits for the first one when there is none yet. */
-  @CommandHandler(command('ListMessages'))
+  @CommandHandler(commandInfo('coordination.ListMessages'))
   async list(message: ListMessages, ctx: CommandContext): Promise<MessagePage> {
     const limit = message.limit === 0 ? DEFAULT_MESSAGE_PAGE : message.limit;
     if (limit > MAX_MESSAGE_PAGE)
@@ -158,14 +157,14 @@ export class SessionsHandlers {
     }
   }
 
-  @CommandHandler(command('GetContext'))
+  @CommandHandler(commandInfo('coordination.GetContext'))
   async getContext(message: GetContext): Promise<ContextEntry> {
     await this.requireContextKey(message.sessionId, message.key);
     const { state } = await this.sessions.context(message.sessionId, message.key);
     return toContextEntry(message.sessionId, message.key, state);
   }
 
-  @CommandHandler(command('PutContext'))
+  @CommandHandler(commandInfo('coordination.PutContext'))
   async putContext(message: PutContext, ctx: CommandContext): Promise<ContextEntry> {
     await this.requireContextKey(message.sessionId, message.key);
     const { state } = await this.sessions.putContext(

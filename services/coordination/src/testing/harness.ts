@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { create, type Message, type MessageInitShape } from '@bufbuild/protobuf';
-import { RegisterAgentSchema, commandTypes } from '@orch/contracts';
+import { RegisterAgentSchema, commandInfo } from '@orch/contracts';
 import { PostgresEventStore, type RecordedEvent } from '@orch/eventstore';
 import { CommandBus, naming, type Naming } from '@orch/messaging';
 import { deleteStreams, publishRecordedEvent, testLogger } from '@orch/messaging/testing';
@@ -65,10 +65,8 @@ export async function startTestCoordination(env: Record<string, string> = {}): P
     migrate: false,
   });
   const request = <Reply extends Message>(name: string, payload: Message, context?: RequestContext) => {
-    const info = commandTypes.get(`coordination.${name}`);
-    if (!info) throw new Error(`no command coordination.${name}`);
     return bus.request<Reply>(
-      info,
+      commandInfo(`coordination.${name}`),
       payload,
       context ?? { correlationId: randomUUID(), principal: { id: 'test', role: 'admin' } },
     );

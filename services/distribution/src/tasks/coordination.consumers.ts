@@ -9,8 +9,7 @@ import {
   protoRegistry,
 } from '@orch/contracts';
 import { IllegalStateError, NotFoundError } from '@orch/domain-kit';
-import type { EventMetadataInput } from '@orch/eventstore';
-import { EventHandler, MESSAGING_LOGGER, type DecodedEvent } from '@orch/messaging';
+import { EventHandler, MESSAGING_LOGGER, reactionMetadata, type DecodedEvent } from '@orch/messaging';
 import type { Logger } from 'pino';
 import { CLOCK, DISTRIBUTION_OPTIONS, type Clock, type DistributionModuleOptions } from '../tokens';
 import { Dispatcher } from './dispatcher';
@@ -50,13 +49,6 @@ function lossOf(event: DecodedEvent): Loss {
   return { agentId: e.agentId, reason, at: timeOf(e.deregisteredAt, event.occurredAt), taskIds: [] };
 }
 
-/** Metadata of events appended in reaction to another event: same session and trace, caused by it. */
-const reactionTo = (event: DecodedEvent, sessionId: string): EventMetadataInput => ({
-  correlationId: sessionId,
-  causationId: event.eventId,
-  ...(event.traceparent ? { traceparent: event.traceparent } : {}),
-});
-
 /**
  * What distribution does with coordination's facts (docs/orchestration.md steps 2 and 6, "Agents,
  * health and selection"): a started session's workflow is submitted, a cancelled one cancelled;
@@ -78,14 +70,14 @@ export class CoordinationConsumers {
     if (event.type === 'SessionStarted') {
       const started = payloadOf(SessionStartedSchema, event);
       const command = toSubmitWorkflow(started, this.options.policy, this.clock.now());
-      await this.host.execute(started.sessionId, command, reactionTo(event, started.sessionId));
+      await this.host.execute(started.sessionId, command, reactionMetadata(event, started.sessionId));
       return;
     }
     const cancelled = payloadOf(SessionCancelledSchema, event);
     const at = timeOf(cancelled.cancelledAt, this.clock.now());
     const command = { type: 'CancelWorkflow', reason: cancelled.reason || 'session cancelled', at } as const;
     await this.host
-      .execute(cancelled.sessionId, command, reactionTo(event, cancelled.sessionId))
+      .execute(cancelled.sessionId, command, reactionMetadata(event, cancelled.sessionId))
       .catch((err: unknown) => {
         // Its SessionStarted may still be on its way (a redelivery): try again later.
         if (err instanceof NotFoundError)
@@ -114,10 +106,12 @@ export class CoordinationConsumers {
         policy: this.options.policy,
         jitter: Math.random(),
       } as const;
-      await this.host.execute(sessionId, command, reactionTo(event, sessionId)).catch((err: unknown) => {
-        // The session ended meanwhile: its tasks were cancelled, none is held any more.
-        if (!(err instanceof IllegalStateError)) throw err;
-      });
+      await this.host
+        .execute(sessionId, command, reactionMetadata(event, sessionId))
+        .catch((err: unknown) => {
+          // The session ended meanwhile: its tasks were cancelled, none is held any more.
+          if (!(err instanceof IllegalStateError)) throw err;
+        });
     }
   }
 

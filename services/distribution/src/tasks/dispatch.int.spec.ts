@@ -301,4 +301,18 @@ describe('distribution running sessions over real PostgreSQL and NATS', () => {
     const count = /^dispatch_ready_to_assigned_seconds_count\{[^}]*\} (\d+)/m.exec(metrics);
     expect(Number(count?.[1])).toBeGreaterThan(0);
   });
+
+  it('exports the relay gauges of the workflow events it publishes', async () => {
+    const metrics = await eventually(
+      async () => {
+        const body = await (await fetch(`${h.services[0]!.ops.url}/metrics`)).text();
+        return /orch_relay_leader\{[^}]*relay="outbox-distribution"[^}]*\} 1/.test(body) ? body : undefined;
+      },
+      { what: 'the relay leader gauge' },
+    );
+    const published = /^orch_relay_published_events\{[^}]*relay="outbox-distribution"[^}]*\} (\d+)/m.exec(
+      metrics,
+    );
+    expect(Number(published?.[1])).toBeGreaterThan(0);
+  });
 });

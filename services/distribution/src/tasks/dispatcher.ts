@@ -5,13 +5,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import {
-  AssignAgentSchema,
-  ReleaseAgentSchema,
-  commandTypes,
-  type AgentAssignment,
-  type CommandTypeInfo,
-} from '@orch/contracts';
+import { AssignAgentSchema, ReleaseAgentSchema, commandInfo, type AgentAssignment } from '@orch/contracts';
 import { taskById, type TaskState, type Workflow } from '@orch/distribution';
 import { isDomainError } from '@orch/domain-kit';
 import { CommandBus, MESSAGING_LOGGER } from '@orch/messaging';
@@ -23,13 +17,8 @@ import type { ReadyEntry } from './ready-queue';
 import { WorkflowHost } from './workflow-host';
 import { toSelectionData } from './workflow.mapping';
 
-const coordination = (name: string): CommandTypeInfo => {
-  const info = commandTypes.get(`coordination.${name}`);
-  if (!info) throw new Error(`proto/ declares no command coordination.${name}`);
-  return info;
-};
-const ASSIGN = coordination('AssignAgent');
-const RELEASE = coordination('ReleaseAgent');
+const ASSIGN = commandInfo('coordination.AssignAgent');
+const RELEASE = commandInfo('coordination.ReleaseAgent');
 
 /**
  * Gives ready tasks to agents (docs/orchestration.md step 3): by priority then age, at most

@@ -1,14 +1,12 @@
-import { create, toJson, type Message } from '@bufbuild/protobuf';
+import { create, type Message } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   AssignmentPollSchema,
   SessionPageSchema,
-  commandTypes,
-  protoRegistry,
+  commandInfo,
   type AdaptWorkflow,
   type AssignmentPoll,
   type CancelTask,
-  type CommandTypeInfo,
   type CompleteTask,
   type FailTask,
   type GetSession,
@@ -26,8 +24,7 @@ import {
 } from '@orch/contracts';
 import { taskById, type JsonObject, type WorkflowCommand } from '@orch/distribution';
 import { NotFoundError, ValidationError } from '@orch/domain-kit';
-import type { EventMetadataInput } from '@orch/eventstore';
-import { CommandHandler, type CommandContext } from '@orch/messaging';
+import { CommandHandler, commandMetadata, type CommandContext } from '@orch/messaging';
 import { CLOCK, DISTRIBUTION_OPTIONS, type Clock, type DistributionModuleOptions } from '../tokens';
 import type { DirectoryEntry } from './session-directory';
 import { WorkflowHost, type ExecutedCommand } from './workflow-host';
@@ -39,12 +36,6 @@ import {
   toTaskView,
   toUsageData,
 } from './workflow.mapping';
-
-const command = (name: string): CommandTypeInfo => {
-  const info = commandTypes.get(`distribution.${name}`);
-  if (!info) throw new Error(`proto/ declares no command distribution.${name}`);
-  return info;
-};
 
 export const MAX_PAGE = 500;
 /** Longest long poll of NextAssignment. */
@@ -67,14 +58,14 @@ export class TasksHandlers {
 
   // ---------------------------------------------------------------- queries
 
-  @CommandHandler(command('GetSession'))
+  @CommandHandler(commandInfo('distribution.GetSession'))
   async getSession(message: GetSession): Promise<SessionView> {
     const loaded = await this.host.load(message.sessionId);
     if (!loaded) throw new NotFoundError(`session ${message.sessionId} does not exist`, message);
     return toSessionView(loaded.workflow, loaded.version, true);
   }
 
-  @CommandHandler(command('ListSessions'))
+  @CommandHandler(commandInfo('distribution.ListSessions'))
   async listSessions(message: ListSessions): Promise<SessionPage> {
     const limit = message.limit === 0 ? 50 : message.limit;
     const problems = [
@@ -102,7 +93,7 @@ export class TasksHandlers {
     });
   }
 
-  @CommandHandler(command('GetTask'))
+  @CommandHandler(commandInfo('distribution.GetTask'))
   async getTask(message: GetTask): Promise<TaskView> {
     const loaded = await this.host.load(this.sessionOf(message.taskId));
     const task = loaded && taskById(loaded.workflow, message.taskId);
@@ -110,7 +101,7 @@ export class TasksHandlers {
     return toTaskView(loaded.workflow, task);
   }
 
-  @CommandHandler(command('NextAssignment'))
+  @CommandHandler(commandInfo('distribution.NextAssignment'))
   async nextAssignment(message: NextAssignment, ctx: CommandContext): Promise<AssignmentPoll> {
     requireAgent(message.agentId);
     const now = this.clock.now().getTime();
@@ -136,12 +127,12 @@ export class TasksHandlers {
 
   // ---------------------------------------------------------------- the agent holding a task
 
-  @CommandHandler(command('StartTask'))
+  @CommandHandler(commandInfo('distribution.StartTask'))
   async start(message: StartTask, ctx: CommandContext): Promise<TaskAck> {
     return this.byHolder(message, ctx, { type: 'StartTask' });
   }
 
-  @CommandHandler(command('ReportTaskProgress'))
+  @CommandHandler(commandInfo('distribution.ReportTaskProgress'))
   async progress(message: ReportTaskProgress, ctx: CommandContext): Promise<TaskAck> {
     return this.byHolder(message, ctx, {
       type: 'ReportTaskProgress',
@@ -150,7 +141,7 @@ export class TasksHandlers {
     });
   }
 
-  @CommandHandler(command('CompleteTask'))
+  @CommandHandler(commandInfo('distribution.CompleteTask'))
   async complete(message: CompleteTask, ctx: CommandContext): Promise<TaskAck> {
     return this.byHolder(message, ctx, {
       type: 'CompleteTask',
@@ -161,7 +152,7 @@ export class TasksHandlers {
     });
   }
 
-  @CommandHandler(command('FailTask'))
+  @CommandHandler(commandInfo('distribution.FailTask'))
   async fail(message: FailTask, ctx: CommandContext): Promise<TaskAck> {
     return this.byHolder(message, ctx, {
       type: 'FailTask',
@@ -172,7 +163,7 @@ export class TasksHandlers {
     });
   }
 
-  @CommandHandler(command('HandOffTask'))
+  @CommandHandler(commandInfo('distribution.HandOffTask'))
   async handOff(message: HandOffTask, ctx: CommandContext): Promise<TaskAck> {
     return this.byHolder(message, ctx, {
       type: 'HandOffTask',
@@ -182,7 +173,7 @@ export class TasksHandlers {
     });
   }
 
-  @CommandHandler(command('SpawnSubtasks'))
+  @CommandHandler(commandInfo('distribution.SpawnSubtasks'))
   async spawn(message: SpawnSubtasks, ctx: CommandContext): Promise<TaskAck> {
     return this.byHolder(message, ctx, {
       type: 'SpawnSubtasks',
@@ -193,7 +184,7 @@ export class TasksHandlers {
 
   // ---------------------------------------------------------------- users and operators
 
-  @CommandHandler(command('CancelTask'))
+  @CommandHandler(commandInfo('distribution.CancelTask'))
   async cancel(message: CancelTask, ctx: CommandContext): Promise<TaskAck> {
     return this.onTask(message.taskId, ctx, message, (at) => ({
       type: 'CancelTask',
@@ -204,7 +195,7 @@ export class TasksHandlers {
     }));
   }
 
-  @CommandHandler(command('AdaptWorkflow'))
+  @CommandHandler(commandInfo('distribution.AdaptWorkflow'))
   async adapt(message: AdaptWorkflow, ctx: CommandContext): Promise<SessionView> {
     if (!this.host.sessions.get(message.sessionId))
       throw new NotFoundError(`session ${message.sessionId} does not exist`, message);
@@ -218,7 +209,7 @@ export class TasksHandlers {
         policy: this.options.policy,
         at: this.clock.now(),
       },
-      metadataOf(message.sessionId, ctx, message),
+      commandMetadata(ctx, message, message.sessionId),
     );
     return toSessionView(done.workflow, done.version, true);
   }
@@ -253,7 +244,7 @@ export class TasksHandlers {
     const done = await this.host.execute(
       sessionId,
       toCommand(this.clock.now()),
-      metadataOf(sessionId, ctx, message),
+      commandMetadata(ctx, message, sessionId),
     );
     const task = taskById(done.workflow, taskId);
     if (!task) throw new NotFoundError(`task ${taskId} does not exist`, { taskId });
@@ -276,19 +267,3 @@ const requireAgent = (agentId: string): void => {
 
 const addedKeys = (done: ExecutedCommand): string[] =>
   done.events.flatMap((e) => (e.type === 'TaskSubmitted' ? [e.data.spec.key] : []));
-
-/**
- * Metadata of the events a command appends: the session as correlation id, the command as cause,
- * the caller's trace and principal, and the command itself in the proto JSON mapping (replay).
- */
-function metadataOf(sessionId: string, ctx: CommandContext, message: Message): EventMetadataInput {
-  const schema = protoRegistry.getMessage(message.$typeName);
-  if (!schema) throw new Error(`proto/ declares no message ${message.$typeName}`);
-  return {
-    correlationId: sessionId,
-    causationId: ctx.commandId,
-    traceparent: ctx.traceparent,
-    ...(ctx.principal ? { principal: ctx.principal } : {}),
-    command: { name: ctx.command, payload: toJson(schema, message, { registry: protoRegistry }) },
-  };
-}

@@ -30,11 +30,11 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import { MESSAGING_LOGGER, MESSAGING_NAMING, NATS_CONNECTION, type Naming } from '@orch/messaging';
 import type { Logger } from 'pino';
-import { SERVICE } from '../relay.lifecycle';
 import {
   CLOCK,
   DISTRIBUTION_OPTIONS,
   EVENT_STORE,
+  SERVICE,
   type Clock,
   type DistributionModuleOptions,
 } from '../tokens';

@@ -8,7 +8,7 @@ import {
   AgentAckSchema,
   AgentAssignmentSchema,
   SessionStartedSchema,
-  commandTypes,
+  commandInfo,
   findEventType,
   protoRegistry,
   type AgentAssignment,
@@ -45,10 +45,8 @@ export class FakeCoordination {
 
   constructor(nc: NatsConnection, names: Naming) {
     this.server = new CommandServer(nc, names, 'coordination', testLogger());
-    this.server.handle(commandTypes.get('coordination.AssignAgent')!, async (m: AssignAgent) =>
-      this.assign(m),
-    );
-    this.server.handle(commandTypes.get('coordination.ReleaseAgent')!, async (m: ReleaseAgent) => {
+    this.server.handle(commandInfo('coordination.AssignAgent'), async (m: AssignAgent) => this.assign(m));
+    this.server.handle(commandInfo('coordination.ReleaseAgent'), async (m: ReleaseAgent) => {
       this.releases.push({ taskId: m.taskId, agentId: m.agentId, reason: m.reason });
       const agent = this.agents.get(m.agentId);
       if (agent?.slots !== undefined) agent.slots++;
@@ -143,9 +141,10 @@ export class TestDistribution {
 
   /** Sends `distribution.<name>` as an agent or a user would, through the gateway. */
   request<Reply extends Message>(name: string, payload: Message): Promise<Reply> {
-    const info = commandTypes.get(`distribution.${name}`);
-    if (!info) throw new Error(`no command distribution.${name}`);
-    return this.bus.request<Reply>(info, payload, { correlationId: randomUUID(), timeoutMs: 40_000 });
+    return this.bus.request<Reply>(commandInfo(`distribution.${name}`), payload, {
+      correlationId: randomUUID(),
+      timeoutMs: 40_000,
+    });
   }
 
   /** Publishes a coordination event the way its relay would. */

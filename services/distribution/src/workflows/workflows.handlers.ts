@@ -2,16 +2,13 @@ import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   WorkflowAnalysisSchema,
-  commandTypes,
+  commandInfo,
   type AnalyzeWorkflow,
   type WorkflowAnalysis as WorkflowAnalysisMessage,
 } from '@orch/contracts';
 import { analyzeWorkflow, describeProblem, type DagProblem } from '@orch/distribution';
 import { CommandHandler } from '@orch/messaging';
 import { DISTRIBUTION_OPTIONS, type DistributionModuleOptions } from '../tokens';
-
-const ANALYZE = commandTypes.get('distribution.AnalyzeWorkflow');
-if (!ANALYZE) throw new Error('proto/ declares no command distribution.AnalyzeWorkflow');
 
 const problemMessage = (p: DagProblem) => ({
   kind: p.kind,
@@ -27,7 +24,7 @@ const problemMessage = (p: DagProblem) => ({
 export class WorkflowsHandlers {
   constructor(@Inject(DISTRIBUTION_OPTIONS) private readonly options: DistributionModuleOptions) {}
 
-  @CommandHandler(ANALYZE!)
+  @CommandHandler(commandInfo('distribution.AnalyzeWorkflow'))
   async analyze(message: AnalyzeWorkflow): Promise<WorkflowAnalysisMessage> {
     const analysis = analyzeWorkflow(
       message.tasks.map((t) => ({

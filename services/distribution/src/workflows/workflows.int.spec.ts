@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AnalyzeWorkflowSchema, commandTypes, type WorkflowAnalysis } from '@orch/contracts';
+import { AnalyzeWorkflowSchema, commandInfo, type WorkflowAnalysis } from '@orch/contracts';
 import { CommandBus, naming } from '@orch/messaging';
 import { deleteStreams, testLogger } from '@orch/messaging/testing';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@orch/testing';
@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { startDistribution, type DistributionService } from '../app';
 import { loadConfig } from '../config';
 
-const ANALYZE = commandTypes.get('distribution.AnalyzeWorkflow')!;
+const ANALYZE = commandInfo('distribution.AnalyzeWorkflow');
 
 describe('workflow analysis over NATS', () => {
   const namespace = uniqueName('dist');
