@@ -19,6 +19,12 @@ const benches: Record<string, { readonly description: string; load(): Bench }> =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     load: () => require('./eventstore.bench') as Bench,
   },
+  orchestration: {
+    description:
+      'Sessions end to end with 1,000 sim agents over HTTP: tasks/s, ready->assigned latency, memory, beside the raw floor',
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    load: () => require('./orchestration.bench') as Bench,
+  },
   gateway: {
     description:
       'HTTP -> gateway -> NATS -> coordination -> PostgreSQL round trips (reads, writes, reads at 1,000/s) beside bare Fastify',

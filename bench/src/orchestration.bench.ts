@@ -20,6 +20,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -229,6 +230,8 @@ async function rawFloor(
 export async function run(): Promise<void> {
   const children: ChildProcess[] = [];
   const stop = new AbortController();
+  // Every agent's run listens to it: many listeners are expected, not a leak.
+  setMaxListeners(config.agents + 10, stop.signal);
   let stack: Stack | undefined;
   const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
@@ -297,6 +300,10 @@ export async function run(): Promise<void> {
         const res = await fetch(`${base}/api/orchestration/sessions?status=${status}&limit=500`, {
           headers: { authorization: `Bearer ${adminKey}` },
         });
+        if (!res.ok) {
+          console.warn(`GET /api/orchestration/sessions answered ${res.status}: ${await res.text()}`);
+          continue;
+        }
         const page = (await res.json()) as { items: { id: string }[] };
         for (const { id } of page.items) {
           if (open.delete(id) && status !== 'completed') throw new Error(`session ${id} ended ${status}`);
