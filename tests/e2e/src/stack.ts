@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { connect } from '@nats-io/transport-node';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
@@ -26,8 +27,14 @@ export interface TestStack {
   readonly namespace: string;
   readonly eventStoreSchema: string;
   readonly gateway: NestFastifyApplication;
+  /** The first coordination replica. */
   readonly coordination: CoordinationService;
+  /** The first distribution replica. */
   readonly distribution: DistributionService;
+  /** Every coordination replica, the first one included. */
+  readonly coordinations: readonly CoordinationService[];
+  /** Every distribution replica, the first one included. */
+  readonly distributions: readonly DistributionService[];
   /** fetch against the gateway with a key. */
   call(
     key: string,
@@ -39,9 +46,16 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startStack(
-  options: { spanProcessors?: readonly SpanProcessor[] } = {},
-): Promise<TestStack> {
+export interface StackOptions {
+  readonly spanProcessors?: readonly SpanProcessor[];
+  /**
+   * Instances of coordination and of distribution (default 1). Replicas of one service share its
+   * schema, and all share the event store and the namespace, as real replicas do.
+   */
+  readonly replicas?: number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
   const namespace = uniqueName('e2e');
   const eventStoreSchema = uniqueName('e2e_es');
   const coordinationSchema = uniqueName('e2e_coord');
@@ -53,36 +67,44 @@ export async function startStack(
     serviceName: 'e2e',
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
   });
-  const coordination = await startCoordination(
-    coordinationConfig({
-      DATABASE_URL: testDatabaseUrl(),
-      NATS_URL: testNatsUrl(),
-      ORCH_NAMESPACE: namespace,
-      EVENTSTORE_SCHEMA: eventStoreSchema,
-      COORDINATION_SCHEMA: coordinationSchema,
-      COORDINATION_OPS_PORT: '0',
-      COORDINATION_OPS_HOST: '127.0.0.1',
-      // A silent agent is declared unhealthy (and its tasks retried) within seconds.
-      AGENT_HEARTBEAT_TIMEOUT_MS: '1500',
-      AGENT_LIVENESS_INTERVAL_MS: '250',
-    }),
-    { logger: testLogger() },
-  );
-  const distribution = await startDistribution(
-    distributionConfig({
-      DATABASE_URL: testDatabaseUrl(),
-      NATS_URL: testNatsUrl(),
-      ORCH_NAMESPACE: namespace,
-      EVENTSTORE_SCHEMA: eventStoreSchema,
-      DISTRIBUTION_SCHEMA: distributionSchema,
-      // Retries come quickly, so tests of retry and dead-lettering take well under a second.
-      RETRY_BASE_MS: '50',
-      RETRY_MAX_MS: '200',
-      DISTRIBUTION_OPS_PORT: '0',
-      DISTRIBUTION_OPS_HOST: '127.0.0.1',
-    }),
-    { logger: testLogger() },
-  );
+  const coordinationEnv = {
+    DATABASE_URL: testDatabaseUrl(),
+    NATS_URL: testNatsUrl(),
+    ORCH_NAMESPACE: namespace,
+    EVENTSTORE_SCHEMA: eventStoreSchema,
+    COORDINATION_SCHEMA: coordinationSchema,
+    COORDINATION_OPS_PORT: '0',
+    COORDINATION_OPS_HOST: '127.0.0.1',
+    // A silent agent is declared unhealthy (and its tasks retried) within seconds.
+    AGENT_HEARTBEAT_TIMEOUT_MS: '1500',
+    AGENT_LIVENESS_INTERVAL_MS: '250',
+  };
+  const distributionEnv = {
+    DATABASE_URL: testDatabaseUrl(),
+    NATS_URL: testNatsUrl(),
+    ORCH_NAMESPACE: namespace,
+    EVENTSTORE_SCHEMA: eventStoreSchema,
+    DISTRIBUTION_SCHEMA: distributionSchema,
+    // Retries come quickly, so tests of retry and dead-lettering take well under a second.
+    RETRY_BASE_MS: '50',
+    RETRY_MAX_MS: '200',
+    DISTRIBUTION_OPS_PORT: '0',
+    DISTRIBUTION_OPS_HOST: '127.0.0.1',
+  };
+  // One after the other: the first replica of each service creates its schemas.
+  const coordinations: CoordinationService[] = [];
+  const distributions: DistributionService[] = [];
+  for (let i = 0; i < (options.replicas ?? 1); i++) {
+    coordinations.push(
+      await startCoordination(coordinationConfig(coordinationEnv), { logger: testLogger() }),
+    );
+    distributions.push(
+      await startDistribution(distributionConfig(distributionEnv), { logger: testLogger() }),
+    );
+  }
+  const [coordination, distribution] = [coordinations[0], distributions[0]];
+  if (!coordination || !distribution)
+    throw new RangeError('a stack needs at least one replica of each service');
   const gateway = await createGatewayApp(
     {
       ...gatewayConfig({ DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl() }),
@@ -106,6 +128,8 @@ export async function startStack(
     gateway,
     coordination,
     distribution,
+    coordinations,
+    distributions,
     call: (key, method, path, body, headers = {}) =>
       fetch(baseUrl + path, {
         method,
@@ -117,9 +141,9 @@ export async function startStack(
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       }),
     async close() {
+      await closeListener(gateway.getHttpServer());
       await gateway.close();
-      await coordination.close();
-      await distribution.close();
+      for (const service of [...coordinations, ...distributions]) await service.close();
       await telemetry.shutdown();
       const nc = await connect({ servers: testNatsUrl() });
       await deleteStreams(nc, naming(namespace));
@@ -132,4 +156,16 @@ export async function startStack(
       await pg.end();
     },
   };
+}
+
+/**
+ * Stops the gateway's listener and drops its connections before the application closes. The
+ * agents' HTTP client can leave sockets on which no request was ever sent: Node counts those as
+ * awaiting headers, not idle, so a plain close waits for its headers timeout, about 70 s per
+ * stack. Nothing is in flight any more when a test closes its stack.
+ */
+async function closeListener(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
 }
