@@ -125,7 +125,11 @@ async function startStack(children: ChildProcess[]): Promise<Stack> {
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -241,7 +245,7 @@ export async function run(): Promise<void> {
     const providers = ['anthropic', 'openai', 'mistral'];
     console.log(`registering ${config.agents} agents...`);
     const agents: AgentClient[] = [];
-    await pool(
+    await inParallel(
       Array.from({ length: config.agents }, (_, i) => i),
       32,
       async (i) => {
@@ -272,7 +276,7 @@ export async function run(): Promise<void> {
     const cpuBefore = new Map(SERVICES.map((s) => [s, cpuSeconds(stack!.processes.get(s)?.pid)]));
     const started = process.hrtime.bigint();
     const sessionIds: string[] = [];
-    await pool(
+    await inParallel(
       Array.from({ length: config.sessions }, (_, i) => i),
       8,
       async (i) => {

@@ -139,8 +139,14 @@ export class AggregateCache<C, E extends { readonly type: string }, S> {
   private async drain(streamId: string): Promise<void> {
     const queue = this.queues.get(streamId);
     if (!queue) return;
-    while (queue.length > 0) await this.round(streamId, queue.splice(0, MAX_BATCH));
-    this.queues.delete(streamId);
+    try {
+      while (queue.length > 0) await this.round(streamId, queue.splice(0, MAX_BATCH));
+    } catch (error) {
+      // round() settles every command itself; this only keeps a bug from stalling the stream.
+      for (const p of queue.splice(0)) p.reject(error);
+    } finally {
+      this.queues.delete(streamId);
+    }
   }
 
   /** Decides `batch` in order on the current state and appends every event in one append. */

@@ -185,7 +185,7 @@ describe('sessions end to end: HTTP -> gateway -> coordination/distribution -> s
   it('chooses a pattern in auto and records why', async () => {
     const started = await startSession({ goal: '20 tasks, you choose', pattern: 'auto', tasks: twentyTasks });
     expect(['solo', 'pair', 'hierarchical', 'swarm']).toContain(started.pattern);
-    expect(started.patternReason).toEqual(expect.any(String));
+    expect(started.patternReason).toMatch(/\w/);
     const session = await finished(started.sessionId);
     expect(session).toMatchObject({
       status: 'completed',
