@@ -3,6 +3,7 @@ export * from './agents/agent.decider';
 export * from './agents/agent.events';
 export * from './agents/agent.projection';
 export * from './agents/agent.status';
+export * from './agents/task-slots';
 export * from './catalogue/catalogue';
 export * from './selection/circuit-breaker';
 export * from './selection/fleet-index';

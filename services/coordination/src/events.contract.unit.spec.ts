@@ -55,9 +55,11 @@ describe('coordination events are exactly the proto JSON mapping of their messag
       at,
     });
     expectProtoJson([
-      ...run({ type: 'AssignTask', agentId: 'a1', taskId: 't1', sessionId: 's1', selection, at }),
-      ...run({ type: 'ReleaseTask', agentId: 'a1', taskId: 't1', reason: 'TaskSucceeded', at }),
-      ...run({ type: 'AssignTask', agentId: 'a1', taskId: 't2', sessionId: 's1', selection, at }),
+      ...run({ type: 'AssignTask', agentId: 'a1', taskId: 't1', attempt: 1, sessionId: 's1', selection, at }),
+      ...run({ type: 'AssignTask', agentId: 'a1', taskId: 't1', attempt: 2, sessionId: 's1', selection, at }),
+      ...run({ type: 'ReleaseTask', agentId: 'a1', taskId: 't1', attempt: 1, reason: 'TaskFailed', at }),
+      ...run({ type: 'ReleaseTask', agentId: 'a1', taskId: 't1', attempt: 0, reason: 'released', at }),
+      ...run({ type: 'AssignTask', agentId: 'a1', taskId: 't2', attempt: 0, sessionId: 's1', selection, at }),
       ...run({ type: 'MarkUnhealthy', agentId: 'a1', lastHeartbeatAt: at, at }),
       ...run({ type: 'Recover', agentId: 'a1', at }),
       ...run({ type: 'MarkUnhealthy', agentId: 'a1', lastHeartbeatAt: undefined, at }),

@@ -76,6 +76,19 @@ export function describeEvent(e: LoggedEvent): string {
 const evidence = (events: readonly LoggedEvent[]): string =>
   events.map((e) => `\n    ${describeEvent(e)}`).join('');
 
+/** The attempt a slot event names; 0 when it names none (recorded before slots carried attempts). */
+const slotAttemptOf = (e: LoggedEvent): number => attemptOf(e) ?? 0;
+
+/**
+ * Whether an AgentTaskReleased gives back the slot an AgentTaskAssigned took, as coordination folds
+ * them (libs/coordination task-slots.ts): same task, and the same attempt, or a release of
+ * attempt 0 (every slot of the task), or a slot of attempt 0 (its attempt unknown).
+ */
+const releases = (release: LoggedEvent, slot: LoggedEvent): boolean => {
+  const [released, held] = [slotAttemptOf(release), slotAttemptOf(slot)];
+  return taskOf(release) === taskOf(slot) && (released === 0 || held === 0 || released === held);
+};
+
 /** Whether two events name the same agent and attempt. */
 const sameAttempt = (a: LoggedEvent, b: LoggedEvent | undefined): boolean =>
   b !== undefined && text(a, 'agentId') === text(b, 'agentId') && attemptOf(a) === attemptOf(b);
@@ -119,15 +132,16 @@ export function checkAttempts(log: readonly LoggedEvent[]): string[] {
   return violations;
 }
 
-/** An agent's slots as coordination folds them: the AgentTaskAssigned of each task it holds. */
+/** An agent's slots as coordination folds them: the AgentTaskAssigned of each attempt it holds. */
 interface Slots {
   readonly maxConcurrency: number;
   held: LoggedEvent[];
 }
 
 /**
- * Folds the agents' streams - AgentTaskAssigned takes a slot, AgentTaskReleased gives it back,
- * AgentBecameUnhealthy and AgentDeregistered give all back - calling `onTake` after each slot taken.
+ * Folds the agents' streams - AgentTaskAssigned takes a slot for an attempt of a task,
+ * AgentTaskReleased gives back the slots it `releases`, AgentBecameUnhealthy and AgentDeregistered
+ * give all back - calling `onTake` after each slot taken.
  */
 function foldSlots(
   log: readonly LoggedEvent[],
@@ -146,8 +160,7 @@ function foldSlots(
       slots.held.push(e);
       onTake(agentId, slots);
     } else if (e.type === 'AgentTaskReleased') {
-      const i = slots.held.findIndex((h) => taskOf(h) === taskOf(e));
-      if (i >= 0) slots.held.splice(i, 1);
+      slots.held = slots.held.filter((h) => !releases(e, h));
     } else if (SLOTS_CLEARED_TYPES.has(e.type)) {
       slots.held = [];
     }
@@ -180,18 +193,20 @@ export function heldSlots(log: readonly LoggedEvent[]): string[] {
  * them: its open attempts (TaskAssigned to it and not yet ended) never outnumber its capacity.
  * The attempts of an agent that became unhealthy or left no longer count: coordination released
  * their slots and distribution ends them. The evidence pairs each running attempt with the last
- * event of its slot on the agent's stream, which shows an attempt running on a released slot.
+ * event of its slot on the agent's stream (its attempt's, or its task's without an attempt), which
+ * shows an attempt running on a released slot.
  */
 export function checkRunningAttempts(log: readonly LoggedEvent[]): string[] {
   const violations: string[] = [];
   const capacity = new Map<string, number>();
   const running: ByAgentAndTask = new Map();
-  const slots: ByAgentAndTask = new Map();
+  /** Each agent's slot events since it last held nothing. */
+  const slots = new Map<string, LoggedEvent[]>();
   for (const e of log) {
     const agentId = agentOf(e);
     if (e.type === 'AgentRegistered') capacity.set(agentId, Number(e.data['maxConcurrency']));
     if (e.type === 'AgentTaskAssigned' || e.type === 'AgentTaskReleased')
-      tasksOf(slots, agentId).set(taskOf(e), e);
+      slots.set(agentId, [...(slots.get(agentId) ?? []), e]);
     if (SLOTS_CLEARED_TYPES.has(e.type)) {
       running.delete(agentId);
       slots.delete(agentId);
@@ -202,7 +217,7 @@ export function checkRunningAttempts(log: readonly LoggedEvent[]): string[] {
     const max = capacity.get(agentId) ?? 0;
     if (attempts.size > max) {
       violations.push(
-        `[running attempts] agent ${agentId} runs ${attempts.size} attempts, maxConcurrency ${max}:${withSlots(attempts, tasksOf(slots, agentId))}`,
+        `[running attempts] agent ${agentId} runs ${attempts.size} attempts, maxConcurrency ${max}:${withSlots(attempts, slots.get(agentId) ?? [])}`,
       );
     }
   }
@@ -218,11 +233,24 @@ function tasksOf(index: ByAgentAndTask, agentId: string): Map<string, LoggedEven
   return byTask;
 }
 
-/** Each attempt with the last event of its task's slot on the agent's stream. */
-const withSlots = (attempts: Map<string, LoggedEvent>, slots: Map<string, LoggedEvent>): string =>
+/** The last slot event about `attempt` of `taskId`: its own, or its task's without an attempt. */
+function lastSlotEvent(
+  slotEvents: readonly LoggedEvent[],
+  taskId: string,
+  attempt: number,
+): LoggedEvent | undefined {
+  for (let i = slotEvents.length - 1; i >= 0; i--) {
+    const e = slotEvents[i]!;
+    if (taskOf(e) === taskId && (attempt === 0 || [0, attempt].includes(slotAttemptOf(e)))) return e;
+  }
+  return undefined;
+}
+
+/** Each attempt with the last event of its slot on the agent's stream. */
+const withSlots = (attempts: Map<string, LoggedEvent>, slotEvents: readonly LoggedEvent[]): string =>
   [...attempts.entries()]
     .map(([taskId, a]) => {
-      const slot = slots.get(taskId);
+      const slot = lastSlotEvent(slotEvents, taskId, attemptOf(a) ?? 0);
       return `\n    ${describeEvent(a)}\n      slot: ${slot ? describeEvent(slot) : 'none'}`;
     })
     .join('');

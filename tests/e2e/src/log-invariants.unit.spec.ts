@@ -19,8 +19,11 @@ const onAgent = (type: string, agentId: string, data: Record<string, unknown> = 
 });
 const registered = (agentId: string, maxConcurrency: number) =>
   onAgent('AgentRegistered', agentId, { maxConcurrency });
-const slot = (agentId: string, taskId: string) => onAgent('AgentTaskAssigned', agentId, { taskId });
-const released = (agentId: string, taskId: string) => onAgent('AgentTaskReleased', agentId, { taskId });
+/** A slot event; without an attempt, as recorded before slots carried attempts. */
+const slot = (agentId: string, taskId: string, attempt?: number) =>
+  onAgent('AgentTaskAssigned', agentId, { taskId, ...(attempt === undefined ? {} : { attempt }) });
+const released = (agentId: string, taskId: string, attempt?: number) =>
+  onAgent('AgentTaskReleased', agentId, { taskId, ...(attempt === undefined ? {} : { attempt }) });
 
 const onWorkflow = (type: string, data: Record<string, unknown> = {}): Unplaced => ({
   streamId: 'workflow-s1',
@@ -97,6 +100,24 @@ describe('checkSlots and heldSlots', () => {
     const log = inOrder(registered('a', 1), slot('a', 't1'), released('a', 't1'));
     expect(heldSlots(log)).toEqual([]);
   });
+
+  it("folds slots per attempt: the late release of attempt 1 leaves attempt 2's slot held", () => {
+    const log = inOrder(registered('a', 2), slot('a', 't1', 1), slot('a', 't1', 2), released('a', 't1', 1));
+    expect(checkSlots(log)).toEqual([]);
+    expect(heldSlots(log)).toEqual([
+      expect.stringMatching(
+        /agent a still holds 1 slots:\n    #3 AgentTaskAssigned task=t1 agent=a attempt=2$/,
+      ),
+    ]);
+    expect(heldSlots([...log, { ...released('a', 't1', 2), position: 5 }])).toEqual([]);
+  });
+
+  it('counts both attempts of a task against the capacity, and a release without attempt frees both', () => {
+    const over = inOrder(registered('a', 1), slot('a', 't1', 1), slot('a', 't1', 2));
+    expect(checkSlots(over)).toEqual([expect.stringContaining('agent a holds 2 slots, maxConcurrency 1')]);
+    const log = inOrder(registered('a', 2), slot('a', 't1', 1), slot('a', 't1', 2), released('a', 't1'));
+    expect(heldSlots(log)).toEqual([]);
+  });
 });
 
 describe('checkRunningAttempts', () => {
@@ -131,6 +152,29 @@ describe('checkRunningAttempts', () => {
         '      slot: #6 AgentTaskReleased task=t1 agent=a',
         '    #8 TaskAssigned task=t2 agent=a attempt=1 session=s1',
         '      slot: #7 AgentTaskAssigned task=t2 agent=a',
+      ].join('\n'),
+    ]);
+  });
+
+  it("pairs a running attempt with its own attempt's slot, not the release of an earlier attempt", () => {
+    const log = inOrder(
+      registered('a', 1),
+      slot('a', 't1', 1),
+      assigned('t1', 'a', 1),
+      ended('TaskFailed', 't1', 'a', 1),
+      slot('a', 't1', 2),
+      assigned('t1', 'a', 2),
+      released('a', 't1', 1),
+      slot('a', 't2', 1),
+      assigned('t2', 'a', 1),
+    );
+    expect(checkRunningAttempts(log)).toEqual([
+      [
+        '[running attempts] agent a runs 2 attempts, maxConcurrency 1:',
+        '    #6 TaskAssigned task=t1 agent=a attempt=2 session=s1',
+        '      slot: #5 AgentTaskAssigned task=t1 agent=a attempt=2',
+        '    #9 TaskAssigned task=t2 agent=a attempt=1 session=s1',
+        '      slot: #8 AgentTaskAssigned task=t2 agent=a attempt=1',
       ].join('\n'),
     ]);
   });

@@ -33,22 +33,37 @@ export interface DrainAgent {
   readonly at: Date;
 }
 
-/** Take one of the agent's slots for a task. */
+/**
+ * Take one of the agent's slots for an attempt of a task. A repeat for an attempt the agent holds
+ * takes nothing; another attempt of a task it holds takes a slot of its own (task-slots.ts).
+ */
 export interface AssignTask {
   readonly type: 'AssignTask';
   readonly agentId: string;
   readonly taskId: string;
+  /** 1, 2...; 0 when the caller does not say: a repeat then is any attempt of the task held. */
+  readonly attempt: number;
   readonly sessionId: string;
   /** Why this agent was chosen; recorded with the assignment. */
   readonly selection: SelectionData;
   readonly at: Date;
 }
 
-/** Give back the slot held for a task. Releases arrive at least once: a second one is a no-op. */
+/**
+ * Which slot of a task a release gives back: an attempt's (1, 2...), every slot of the task (0), or
+ * the earliest attempt the agent holds ('earliest': for ends that do not name their attempt).
+ */
+export type ReleasedAttempt = number | 'earliest';
+
+/**
+ * Give back the slot held for an attempt of a task. Releases arrive at least once: a second one,
+ * or one for an attempt the agent does not hold, is a no-op.
+ */
 export interface ReleaseTask {
   readonly type: 'ReleaseTask';
   readonly agentId: string;
   readonly taskId: string;
+  readonly attempt: ReleasedAttempt;
   readonly reason: string;
   readonly at: Date;
 }

@@ -23,6 +23,15 @@ import type {
 } from './agent.commands';
 import type { AgentEvent, AgentRegistered, CapabilityData } from './agent.events';
 import { statusOf, type AgentHealth, type AgentStatus } from './agent.status';
+import {
+  earliestAttempt,
+  recordsAssignment,
+  releasedBy,
+  slotTaskIds,
+  withSlot,
+  withoutSlot,
+  type TaskSlot,
+} from './task-slots';
 
 // ---------------------------------------------------------------- state
 
@@ -32,8 +41,8 @@ export type AgentProfile = AgentRegistered['data'];
 export interface RegisteredAgent {
   readonly status: 'registered';
   readonly profile: AgentProfile;
-  /** Tasks it holds, in the order it took them; one slot each. */
-  readonly activeTaskIds: readonly string[];
+  /** The attempts of tasks it holds, in the order it took them; one slot each (task-slots.ts). */
+  readonly slots: readonly TaskSlot[];
   readonly health: AgentHealth;
   readonly draining: boolean;
   /** The last heartbeat its stream knows of (recorded when it became unhealthy). */
@@ -59,7 +68,7 @@ export const agentStatus = (state: AgentState): AgentStatus =>
         offline: false,
         health: state.health,
         draining: state.draining,
-        activeTasks: state.activeTaskIds.length,
+        activeTasks: state.slots.length,
       })
     : 'offline';
 
@@ -208,7 +217,7 @@ function markUnhealthy(c: MarkUnhealthy, state: AgentState): AgentEvent[] {
       data: {
         agentId: c.agentId,
         ...(c.lastHeartbeatAt ? { lastHeartbeatAt: rfc3339(c.lastHeartbeatAt) } : {}),
-        releasedTaskIds: [...state.activeTaskIds],
+        releasedTaskIds: slotTaskIds(state.slots),
         at: rfc3339(c.at),
       },
     },
@@ -223,12 +232,24 @@ function recover(c: Recover, state: AgentState): AgentEvent[] {
 
 // ---------------------------------------------------------------- slots
 
+function validateAssignment(c: AssignTask): void {
+  const problems: FieldProblem[] = [];
+  if (c.taskId.trim() === '') problems.push({ path: 'taskId', message: 'must not be empty' });
+  if (!(Number.isInteger(c.attempt) && c.attempt >= 0))
+    problems.push({ path: 'attempt', message: 'must be a non-negative integer' });
+  if (problems.length > 0) throw new ValidationError('invalid assignment', problems);
+}
+
+/**
+ * Takes a slot for the attempt. A repeat of an attempt held takes nothing; another attempt of a
+ * task held (its retry, assigned before the release of the attempt that ended) takes a slot of its
+ * own, so that the late release frees the old slot only; capacity counts both until then.
+ */
 function assign(c: AssignTask, state: AgentState): AgentEvent[] {
-  if (c.taskId.trim() === '')
-    throw new ValidationError('invalid assignment', [{ path: 'taskId', message: 'must not be empty' }]);
+  validateAssignment(c);
   const agent = requireRegistered(c.agentId, state, 'take work');
-  if (agent.activeTaskIds.includes(c.taskId)) return [];
-  const details = { agentId: c.agentId, taskId: c.taskId };
+  if (agent.slots.some((s) => recordsAssignment(s, c.taskId, c.attempt))) return [];
+  const details = { agentId: c.agentId, taskId: c.taskId, attempt: c.attempt };
   if (agent.health === 'unhealthy') {
     throw new IllegalStateError(
       `agent ${c.agentId} is unhealthy (it missed its heartbeats); it takes no work until it recovers`,
@@ -238,10 +259,10 @@ function assign(c: AssignTask, state: AgentState): AgentEvent[] {
   if (agent.draining)
     throw new IllegalStateError(`agent ${c.agentId} is draining; it takes no new work`, details);
   const { maxConcurrency } = agent.profile;
-  if (agent.activeTaskIds.length >= maxConcurrency) {
+  if (agent.slots.length >= maxConcurrency) {
     throw new ConflictError(
-      `agent ${c.agentId} is at capacity (${agent.activeTaskIds.length} of ${maxConcurrency} slots taken)`,
-      { ...details, maxConcurrency, activeTasks: agent.activeTaskIds.length },
+      `agent ${c.agentId} is at capacity (${agent.slots.length} of ${maxConcurrency} slots taken)`,
+      { ...details, maxConcurrency, activeTasks: agent.slots.length },
     );
   }
   return [
@@ -253,17 +274,27 @@ function assign(c: AssignTask, state: AgentState): AgentEvent[] {
         sessionId: c.sessionId,
         selection: c.selection,
         assignedAt: rfc3339(c.at),
+        attempt: c.attempt,
       },
     },
   ];
 }
 
+/** Gives back the slot of the attempt named (every slot of the task for 0); a no-op when none is held. */
 function release(c: ReleaseTask, state: AgentState): AgentEvent[] {
-  if (state.status !== 'registered' || !state.activeTaskIds.includes(c.taskId)) return [];
+  if (state.status !== 'registered') return [];
+  const attempt = c.attempt === 'earliest' ? earliestAttempt(state.slots, c.taskId) : c.attempt;
+  if (attempt === undefined || !state.slots.some((s) => releasedBy(s, c.taskId, attempt))) return [];
   return [
     {
       type: 'AgentTaskReleased',
-      data: { agentId: c.agentId, taskId: c.taskId, reason: c.reason, releasedAt: rfc3339(c.at) },
+      data: {
+        agentId: c.agentId,
+        taskId: c.taskId,
+        reason: c.reason,
+        releasedAt: rfc3339(c.at),
+        attempt,
+      },
     },
   ];
 }
@@ -282,7 +313,7 @@ function evolve(state: AgentState, event: AgentEvent): AgentState {
       return {
         status: 'registered',
         profile: event.data,
-        activeTaskIds: [],
+        slots: [],
         health: 'healthy',
         draining: false,
       };
@@ -293,20 +324,18 @@ function evolve(state: AgentState, event: AgentEvent): AgentState {
     case 'AgentDraining':
       return whenRegistered(state, () => ({ draining: true }));
     case 'AgentTaskAssigned': {
-      const { taskId } = event.data;
-      return whenRegistered(state, (a) =>
-        a.activeTaskIds.includes(taskId) ? {} : { activeTaskIds: [...a.activeTaskIds, taskId] },
-      );
+      const { taskId, attempt = 0 } = event.data;
+      return whenRegistered(state, (a) => ({ slots: withSlot(a.slots, taskId, attempt) }));
     }
     case 'AgentTaskReleased': {
-      const { taskId } = event.data;
-      return whenRegistered(state, (a) => ({ activeTaskIds: a.activeTaskIds.filter((t) => t !== taskId) }));
+      const { taskId, attempt = 0 } = event.data;
+      return whenRegistered(state, (a) => ({ slots: withoutSlot(a.slots, taskId, attempt) }));
     }
     case 'AgentBecameUnhealthy': {
       const { lastHeartbeatAt } = event.data;
       return whenRegistered(state, () => ({
         health: 'unhealthy',
-        activeTaskIds: [],
+        slots: [],
         ...(lastHeartbeatAt ? { lastHeartbeatAt } : {}),
       }));
     }

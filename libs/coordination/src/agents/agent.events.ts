@@ -77,6 +77,11 @@ export interface AgentTaskAssigned {
     readonly sessionId: string;
     readonly selection: SelectionData;
     readonly assignedAt: string;
+    /**
+     * The attempt of the task the slot is for. Always written; absent in events recorded before
+     * slots carried attempts, which read as attempt 0 (see task-slots.ts).
+     */
+    readonly attempt?: number;
   };
 }
 
@@ -87,6 +92,11 @@ export interface AgentTaskReleased {
     readonly taskId: string;
     readonly reason: string;
     readonly releasedAt: string;
+    /**
+     * The attempt whose slot was given back; 0 gives back every slot of the task. Always written;
+     * absent in events recorded before slots carried attempts, which read as 0 (see task-slots.ts).
+     */
+    readonly attempt?: number;
   };
 }
 
@@ -96,6 +106,7 @@ export interface AgentBecameUnhealthy {
     readonly agentId: string;
     /** Absent when the agent was never heard from. */
     readonly lastHeartbeatAt?: string;
+    /** The tasks whose slots it gave back, each once (whatever the number of their attempts held). */
     readonly releasedTaskIds: readonly string[];
     readonly at: string;
   };

@@ -1,6 +1,7 @@
 import { assertNever } from '@orch/domain-kit';
 import { agentEventTypes, type AgentEvent, type CapabilityData, type CostData } from './agent.events';
 import { statusOf, type AgentHealth, type AgentStatus } from './agent.status';
+import { withSlot, withoutSlot, type TaskSlot } from './task-slots';
 
 /** The agent as the read model shows it (API.md `GET /api/agents/{id}`). */
 export interface AgentDocument {
@@ -9,9 +10,10 @@ export interface AgentDocument {
   readonly provider: string;
   readonly model: string;
   readonly status: AgentStatus;
+  /** Slots taken: the number of `slots`. */
   readonly activeTasks: number;
-  /** Tasks it holds, in the order it took them. */
-  readonly activeTaskIds: readonly string[];
+  /** The attempts of tasks it holds, in the order it took them; one slot each (task-slots.ts). */
+  readonly slots: readonly TaskSlot[];
   readonly health: AgentHealth;
   readonly draining: boolean;
   readonly capabilities: readonly CapabilityData[];
@@ -33,18 +35,18 @@ export const agentProjectionEvents: readonly AgentEvent['type'][] = agentEventTy
 function withFacts(
   doc: AgentDocument,
   version: number,
-  facts: Partial<Pick<AgentDocument, 'activeTaskIds' | 'health' | 'draining'>> & { offline?: boolean },
+  facts: Partial<Pick<AgentDocument, 'slots' | 'health' | 'draining'>> & { offline?: boolean },
 ): AgentDocument {
   const { offline, ...changed } = facts;
   const next = { ...doc, ...changed, version };
   return {
     ...next,
-    activeTasks: next.activeTaskIds.length,
+    activeTasks: next.slots.length,
     status: statusOf({
       offline: offline ?? doc.status === 'offline',
       health: next.health,
       draining: next.draining,
-      activeTasks: next.activeTaskIds.length,
+      activeTasks: next.slots.length,
     }),
   };
 }
@@ -68,7 +70,7 @@ export function projectAgent(
       model: d.model,
       status: 'idle',
       activeTasks: 0,
-      activeTaskIds: [],
+      slots: [],
       health: 'healthy',
       draining: false,
       capabilities: d.capabilities,
@@ -84,22 +86,19 @@ export function projectAgent(
   if (!doc) return null;
   switch (event.type) {
     case 'AgentDeregistered':
-      return withFacts(doc, version, { offline: true, activeTaskIds: [] });
+      return withFacts(doc, version, { offline: true, slots: [] });
     case 'AgentDraining':
       return withFacts(doc, version, { draining: true });
     case 'AgentTaskAssigned': {
-      const { taskId } = event.data;
-      const held = doc.activeTaskIds.includes(taskId);
-      return withFacts(doc, version, {
-        activeTaskIds: held ? doc.activeTaskIds : [...doc.activeTaskIds, taskId],
-      });
+      const { taskId, attempt = 0 } = event.data;
+      return withFacts(doc, version, { slots: withSlot(doc.slots, taskId, attempt) });
     }
-    case 'AgentTaskReleased':
-      return withFacts(doc, version, {
-        activeTaskIds: doc.activeTaskIds.filter((t) => t !== event.data.taskId),
-      });
+    case 'AgentTaskReleased': {
+      const { taskId, attempt = 0 } = event.data;
+      return withFacts(doc, version, { slots: withoutSlot(doc.slots, taskId, attempt) });
+    }
     case 'AgentBecameUnhealthy':
-      return withFacts(doc, version, { health: 'unhealthy', activeTaskIds: [] });
+      return withFacts(doc, version, { health: 'unhealthy', slots: [] });
     case 'AgentRecovered':
       return withFacts(doc, version, { health: 'healthy' });
     default:

@@ -44,9 +44,19 @@ describe('the agent projection', () => {
 
 describe('the agent projection of slots and health', () => {
   const selection = { strategy: 'weighted', agentId: 'a1', candidates: [], eligible: 1, notes: [] };
-  const assigned = (taskId: string): AgentEvent => ({
+  const assigned = (taskId: string, attempt = 1): AgentEvent => ({
     type: 'AgentTaskAssigned',
-    data: { agentId: 'a1', taskId, sessionId: 's', selection, assignedAt: '2026-11-21T10:00:00Z' },
+    data: { agentId: 'a1', taskId, sessionId: 's', selection, assignedAt: '2026-11-21T10:00:00Z', attempt },
+  });
+  const released = (taskId: string, attempt?: number): AgentEvent => ({
+    type: 'AgentTaskReleased',
+    data: {
+      agentId: 'a1',
+      taskId,
+      reason: 'done',
+      releasedAt: '2026-11-21T10:01:00Z',
+      ...(attempt === undefined ? {} : { attempt }),
+    },
   });
   const project = (events: AgentEvent[]) =>
     events.reduce<ReturnType<typeof projectAgent>>((doc, e, i) => projectAgent(doc, e, i + 1), null);
@@ -55,19 +65,33 @@ describe('the agent projection of slots and health', () => {
     expect(project([registered, assigned('t1'), assigned('t2')])).toMatchObject({
       status: 'busy',
       activeTasks: 2,
-      activeTaskIds: ['t1', 't2'],
+      slots: [
+        { taskId: 't1', attempt: 1 },
+        { taskId: 't2', attempt: 1 },
+      ],
     });
   });
 
   it('shows the agent idle again once its tasks are released', () => {
-    const released: AgentEvent = {
-      type: 'AgentTaskReleased',
-      data: { agentId: 'a1', taskId: 't1', reason: 'done', releasedAt: '2026-11-21T10:01:00Z' },
-    };
-    expect(project([registered, assigned('t1'), released])).toMatchObject({
+    expect(project([registered, assigned('t1'), released('t1', 1)])).toMatchObject({
       status: 'idle',
       activeTasks: 0,
-      activeTaskIds: [],
+      slots: [],
+    });
+  });
+
+  it("keeps a retry's slot when the late release of the attempt that ended arrives", () => {
+    expect(project([registered, assigned('t1', 1), assigned('t1', 2), released('t1', 1)])).toMatchObject({
+      status: 'busy',
+      activeTasks: 1,
+      slots: [{ taskId: 't1', attempt: 2 }],
+    });
+  });
+
+  it('gives back every slot of a task on a release recorded without an attempt', () => {
+    expect(project([registered, assigned('t1', 1), assigned('t1', 2), released('t1')])).toMatchObject({
+      status: 'idle',
+      slots: [],
     });
   });
 
@@ -90,7 +114,7 @@ describe('the agent projection of slots and health', () => {
     });
     expect(project([registered, assigned('t1'), draining, unhealthy])).toMatchObject({
       status: 'unhealthy',
-      activeTaskIds: [],
+      slots: [],
     });
     expect(project([registered, assigned('t1'), draining, unhealthy, recovered])).toMatchObject({
       status: 'draining',
@@ -101,7 +125,7 @@ describe('the agent projection of slots and health', () => {
   it('shows a deregistered agent holding nothing', () => {
     expect(project([registered, assigned('t1'), deregistered])).toMatchObject({
       status: 'offline',
-      activeTaskIds: [],
+      slots: [],
     });
   });
 });

@@ -7,7 +7,7 @@ import {
   spec,
 } from '@orch/domain-kit';
 import fc from 'fast-check';
-import type { AgentCommand, AssignTask } from './agent.commands';
+import type { AgentCommand, AssignTask, ReleasedAttempt } from './agent.commands';
 import { agentDecider, agentStatus } from './agent.decider';
 import type { AgentEvent, SelectionData } from './agent.events';
 
@@ -37,29 +37,45 @@ const selection: SelectionData = {
   eligible: 1,
   notes: [],
 };
-const assign = (taskId: string): AssignTask => ({
+const assign = (taskId: string, attempt = 1): AssignTask => ({
   type: 'AssignTask',
   agentId: 'a1',
   taskId,
+  attempt,
   sessionId: 's1',
   selection,
   at,
 });
-const assigned = (taskId: string): AgentEvent => ({
+const assigned = (taskId: string, attempt = 1): AgentEvent => ({
   type: 'AgentTaskAssigned',
-  data: { agentId: 'a1', taskId, sessionId: 's1', selection, assignedAt: stamp },
+  data: { agentId: 'a1', taskId, sessionId: 's1', selection, assignedAt: stamp, attempt },
 });
-const released = (taskId: string, reason = 'TaskSucceeded'): AgentEvent => ({
+const released = (taskId: string, attempt = 1, reason = 'TaskSucceeded'): AgentEvent => ({
   type: 'AgentTaskReleased',
-  data: { agentId: 'a1', taskId, reason, releasedAt: stamp },
+  data: { agentId: 'a1', taskId, reason, releasedAt: stamp, attempt },
 });
-const release = (taskId: string): AgentCommand => ({
+const release = (taskId: string, attempt: ReleasedAttempt = 1): AgentCommand => ({
   type: 'ReleaseTask',
   agentId: 'a1',
   taskId,
+  attempt,
   reason: 'TaskSucceeded',
   at,
 });
+/** Events as they were recorded before slots carried attempts. */
+const legacyAssigned = (taskId: string): AgentEvent => ({
+  type: 'AgentTaskAssigned',
+  data: { agentId: 'a1', taskId, sessionId: 's1', selection, assignedAt: stamp },
+});
+const legacyReleased = (taskId: string): AgentEvent => ({
+  type: 'AgentTaskReleased',
+  data: { agentId: 'a1', taskId, reason: 'TaskSucceeded', releasedAt: stamp },
+});
+/** The slots the agent holds after `events`. */
+const slotsAfter = (events: AgentEvent[]) => {
+  const state = fold(agentDecider, events);
+  return state.status === 'registered' ? state.slots : [];
+};
 const draining: AgentEvent = { type: 'AgentDraining', data: { agentId: 'a1', at: stamp } };
 const unhealthy = (releasedTaskIds: string[]): AgentEvent => ({
   type: 'AgentBecameUnhealthy',
@@ -124,6 +140,82 @@ describe('assigning a task to an agent', () => {
 
   it('refuses an assignment without a task id', () =>
     given([registered()]).when(assign(' ')).thenThrows(ValidationError));
+
+  it('refuses an attempt that is not a non-negative integer', () =>
+    given([registered()])
+      .when(assign('t1', -1))
+      .thenThrows(ValidationError, /invalid assignment/));
+});
+
+describe("a task's next attempt while the slot of the attempt that ended is still held", () => {
+  it('takes a slot of its own: the repeat is of the same attempt only', () =>
+    given([registered(2), assigned('t1', 1)])
+      .when(assign('t1', 2))
+      .then([assigned('t1', 2)]));
+
+  it('counts the old slot against the capacity until it is released', () =>
+    given([registered(1), assigned('t1', 1)])
+      .when(assign('t1', 2))
+      .thenThrows(ConflictError, /at capacity \(1 of 1 slots taken\)/));
+
+  it('takes its slot once the old one was released', () =>
+    given([registered(1), assigned('t1', 1), released('t1', 1)])
+      .when(assign('t1', 2))
+      .then([assigned('t1', 2)]));
+
+  it("the late release of the attempt that ended leaves the retry's slot held and counted", () => {
+    // Attempt 1 held; distribution retries the task on the same agent (attempt 2) before
+    // coordination processed the failure of attempt 1, whose release then arrives.
+    const history = [registered(2), assigned('t1', 1), assigned('t1', 2)];
+    given(history)
+      .when(release('t1', 1))
+      .then([released('t1', 1)]);
+    const after = [...history, released('t1', 1)];
+    expect(slotsAfter(after)).toEqual([{ taskId: 't1', attempt: 2 }]);
+    expect(agentStatus(fold(agentDecider, after))).toBe('busy');
+    // The agent's one free slot is the only one: the retry's slot still counts.
+    given([...after, assigned('t2', 1)])
+      .when(assign('t3', 1))
+      .thenThrows(ConflictError, /at capacity \(2 of 2 slots taken\)/);
+    // A repeat of the release changes nothing either.
+    given(after).when(release('t1', 1)).then([]);
+  });
+});
+
+describe('slots recorded before they carried attempts (attempt 0)', () => {
+  it('read as slots of attempt 0', () =>
+    expect(slotsAfter([registered(), legacyAssigned('t1')])).toEqual([{ taskId: 't1', attempt: 0 }]));
+
+  it('a release recorded without an attempt gives back every slot of the task', () =>
+    expect(
+      slotsAfter([
+        registered(3),
+        assigned('t1', 1),
+        assigned('t1', 2),
+        assigned('t2', 1),
+        legacyReleased('t1'),
+      ]),
+    ).toEqual([{ taskId: 't2', attempt: 1 }]));
+
+  it('a slot without an attempt is given back by a release of any attempt of its task', () =>
+    given([registered(), legacyAssigned('t1')])
+      .when(release('t1', 3))
+      .then([released('t1', 3)]));
+
+  it('an assignment that names no attempt repeats any attempt of the task held', () =>
+    given([registered(), assigned('t1', 2)])
+      .when(assign('t1', 0))
+      .then([]));
+
+  it('an assignment of an attempt takes its own slot next to a slot without an attempt', () =>
+    given([registered(), legacyAssigned('t1')])
+      .when(assign('t1', 1))
+      .then([assigned('t1', 1)]));
+
+  it('a release that names no attempt gives back every slot of the task', () =>
+    given([registered(3), assigned('t1', 1), assigned('t1', 2)])
+      .when(release('t1', 0))
+      .then([released('t1', 0)]));
 });
 
 describe('releasing a slot', () => {
@@ -131,6 +223,21 @@ describe('releasing a slot', () => {
     given([registered(), assigned('t1')])
       .when(release('t1'))
       .then([released('t1')]));
+
+  it('ignores a release of an attempt it does not hold', () =>
+    given([registered(), assigned('t1', 2)])
+      .when(release('t1', 1))
+      .then([]));
+
+  it('gives back the earliest attempt held when the release does not name one', () =>
+    given([registered(), assigned('t1', 3), assigned('t1', 2)])
+      .when(release('t1', 'earliest'))
+      .then([released('t1', 2)]));
+
+  it('ignores a release of the earliest attempt of a task it does not hold', () =>
+    given([registered(), assigned('t2', 1)])
+      .when(release('t1', 'earliest'))
+      .then([]));
 
   it('ignores a release of a task it does not hold (releases arrive at least once)', () =>
     given([registered(), assigned('t1'), released('t1')])
@@ -150,6 +257,14 @@ describe('health', () => {
     given([registered(), assigned('t1'), assigned('t2')])
       .when(markUnhealthy)
       .then([unhealthy(['t1', 't2'])]));
+
+  it('names each task once, whatever the number of its attempts held, and holds no slot after', () => {
+    const history = [registered(3), assigned('t1', 1), assigned('t2', 1), assigned('t1', 2)];
+    given(history)
+      .when(markUnhealthy)
+      .then([unhealthy(['t1', 't2'])]);
+    expect(slotsAfter([...history, unhealthy(['t1', 't2'])])).toEqual([]);
+  });
 
   it('records no last heartbeat for an agent never heard from', () =>
     given([registered()])
@@ -193,7 +308,7 @@ describe('deregistration', () => {
   it('drops the tasks the agent held', () => {
     const state = fold(agentDecider, [registered(), assigned('t1'), deregistered]);
     expect(state).toMatchObject({ status: 'deregistered', reason: 'retired' });
-    expect('activeTaskIds' in state).toBe(false);
+    expect('slots' in state).toBe(false);
   });
 });
 
@@ -213,10 +328,12 @@ describe('the status of an agent', () => {
 });
 
 describe('capacity invariant', () => {
-  it('whatever the sequence of commands, an agent never holds more tasks than its capacity', () => {
+  it('whatever the sequence of commands, an agent never holds more slots than its capacity', () => {
+    const task = fc.integer({ min: 0, max: 5 }).map((i) => `t${i}`);
+    const attempt = fc.integer({ min: 0, max: 3 });
     const command = fc.oneof(
-      fc.integer({ min: 0, max: 9 }).map((i) => assign(`t${i}`) as AgentCommand),
-      fc.integer({ min: 0, max: 9 }).map((i) => release(`t${i}`)),
+      fc.tuple(task, attempt).map(([t, n]) => assign(t, n) as AgentCommand),
+      fc.tuple(task, fc.oneof(attempt, fc.constant('earliest' as const))).map(([t, n]) => release(t, n)),
       fc.constant(markUnhealthy),
       fc.constant(recover),
     );
@@ -232,9 +349,10 @@ describe('capacity invariant', () => {
             } catch {
               // A rejected command changes nothing.
             }
-            const held = state.status === 'registered' ? state.activeTaskIds : [];
+            const held = state.status === 'registered' ? state.slots : [];
             expect(held.length).toBeLessThanOrEqual(capacity);
-            expect(new Set(held).size).toBe(held.length);
+            const keys = held.map((s) => `${s.taskId}#${s.attempt}`);
+            expect(new Set(keys).size).toBe(keys.length);
           }
         },
       ),

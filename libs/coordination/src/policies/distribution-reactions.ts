@@ -1,3 +1,4 @@
+import type { ReleasedAttempt } from '../agents/agent.commands';
 import type { SessionOutcome } from '../sessions/session.events';
 
 /**
@@ -27,6 +28,17 @@ export interface TaskEnd {
   readonly agentId: string;
   readonly taskId: string;
   readonly sessionId: string;
+  /**
+   * The attempt whose slot the end gives back (slots are per attempt: task-slots.ts).
+   * - Successes, failures, timeouts and losses name their attempt.
+   * - A cancellation does not; the task will never run again, so every slot the agent holds for
+   *   it goes (0).
+   * - A hand-off does not either; its task is ready again at once and its next attempt may be
+   *   assigned to the same agent before the hand-off is processed, so it gives back the earliest
+   *   attempt the agent holds ('earliest'), which is the attempt handed off. So does an outcome
+   *   recorded without its attempt.
+   */
+  readonly attempt: ReleasedAttempt;
   /** Why the slot is released: the event type. */
   readonly reason: string;
   readonly at: Date;
@@ -50,6 +62,12 @@ const time = (d: Data, field: string, fallback: Date): Date => {
   return Number.isNaN(ms) ? fallback : new Date(ms);
 };
 
+/** The attempt an event names, or 'earliest' when it names none. */
+const attemptOf = (d: Data): ReleasedAttempt => {
+  const attempt = d['attempt'];
+  return typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 0 ? attempt : 'earliest';
+};
+
 const costOf = (d: Data): number | undefined => {
   const usage = d['usage'] as Data | undefined;
   const cost = usage?.['costUsd'];
@@ -59,7 +77,12 @@ const costOf = (d: Data): number | undefined => {
 /** The attempt an event ends, or undefined when it ends none (or names no agent). */
 export function taskEndOf(type: string, data: unknown, occurredAt: Date): TaskEnd | undefined {
   const d = (data ?? {}) as Data;
-  const base = { taskId: text(d, 'taskId'), sessionId: text(d, 'sessionId'), reason: type };
+  const base = {
+    taskId: text(d, 'taskId'),
+    sessionId: text(d, 'sessionId'),
+    reason: type,
+    attempt: attemptOf(d),
+  };
   let end: TaskEnd | undefined;
   switch (type) {
     case 'TaskSucceeded': {
@@ -89,11 +112,13 @@ export function taskEndOf(type: string, data: unknown, occurredAt: Date): TaskEn
       };
       break;
     case 'TaskAssignmentLost':
-    case 'TaskCancelled':
       end = { ...base, agentId: text(d, 'agentId'), at: time(d, 'at', occurredAt) };
       break;
+    case 'TaskCancelled':
+      end = { ...base, attempt: 0, agentId: text(d, 'agentId'), at: time(d, 'at', occurredAt) };
+      break;
     case 'TaskHandedOff':
-      end = { ...base, agentId: text(d, 'fromAgentId'), at: time(d, 'at', occurredAt) };
+      end = { ...base, attempt: 'earliest', agentId: text(d, 'fromAgentId'), at: time(d, 'at', occurredAt) };
       break;
   }
   return end && end.agentId !== '' && end.taskId !== '' ? end : undefined;

@@ -3,7 +3,7 @@ import { sessionEndOf, taskEndOf } from './distribution-reactions';
 const occurred = new Date('2026-11-21T10:00:09Z');
 
 describe('reactions to distribution events', () => {
-  it('a success ends the attempt with its cost as an outcome', () => {
+  it('a success ends its attempt with its cost as an outcome', () => {
     const data = {
       sessionId: 's',
       taskId: 't',
@@ -16,31 +16,52 @@ describe('reactions to distribution events', () => {
       sessionId: 's',
       taskId: 't',
       agentId: 'a',
+      attempt: 1,
       reason: 'TaskSucceeded',
       at: new Date('2026-11-21T10:00:05Z'),
       outcome: { ok: true, costUsd: 0.02 },
     });
   });
 
-  it('a failure and a timeout are failed outcomes', () => {
+  it('a failure and a timeout are failed outcomes of their attempts', () => {
     const failed = taskEndOf(
       'TaskFailed',
-      { taskId: 't', agentId: 'a', failedAt: '2026-11-21T10:00:01Z' },
+      { taskId: 't', agentId: 'a', attempt: 2, failedAt: '2026-11-21T10:00:01Z' },
       occurred,
     );
-    expect(failed).toMatchObject({ outcome: { ok: false }, at: new Date('2026-11-21T10:00:01Z') });
-    const timedOut = taskEndOf('TaskTimedOut', { taskId: 't', agentId: 'a' }, occurred);
-    expect(timedOut).toMatchObject({ outcome: { ok: false }, at: occurred });
+    expect(failed).toMatchObject({
+      attempt: 2,
+      outcome: { ok: false },
+      at: new Date('2026-11-21T10:00:01Z'),
+    });
+    const timedOut = taskEndOf('TaskTimedOut', { taskId: 't', agentId: 'a', attempt: 3 }, occurred);
+    expect(timedOut).toMatchObject({ attempt: 3, outcome: { ok: false }, at: occurred });
   });
 
-  it('a lost, cancelled or handed-off task frees the slot without an outcome', () => {
-    expect(taskEndOf('TaskAssignmentLost', { taskId: 't', agentId: 'a' }, occurred)?.outcome).toBeUndefined();
+  it('a lost attempt frees its slot without an outcome', () => {
+    const lost = taskEndOf('TaskAssignmentLost', { taskId: 't', agentId: 'a', attempt: 2 }, occurred);
+    expect(lost).toMatchObject({ agentId: 'a', attempt: 2 });
+    expect(lost?.outcome).toBeUndefined();
+  });
+
+  it('a cancelled task, which will not run again, frees every slot its agent holds for it', () => {
     expect(taskEndOf('TaskCancelled', { taskId: 't', agentId: 'a' }, occurred)).toMatchObject({
       agentId: 'a',
+      attempt: 0,
     });
+  });
+
+  it('a hand-off, which names no attempt, frees the earliest attempt its agent holds', () => {
     expect(taskEndOf('TaskHandedOff', { taskId: 't', fromAgentId: 'b' }, occurred)).toMatchObject({
       agentId: 'b',
+      attempt: 'earliest',
       reason: 'TaskHandedOff',
+    });
+  });
+
+  it('an end recorded without its attempt frees the earliest attempt held', () => {
+    expect(taskEndOf('TaskFailed', { taskId: 't', agentId: 'a' }, occurred)).toMatchObject({
+      attempt: 'earliest',
     });
   });
 

@@ -1,5 +1,6 @@
 import type { AgentProfile, AgentState } from '../agents/agent.decider';
 import { statusOf, type AgentStatus } from '../agents/agent.status';
+import type { TaskSlot } from '../agents/task-slots';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker';
 import { NO_STATS, type AgentStats, type Scorable } from './scoring';
 
@@ -8,7 +9,8 @@ export interface FleetAgent {
   readonly agentId: string;
   readonly profile: AgentProfile;
   readonly status: AgentStatus;
-  readonly activeTaskIds: readonly string[];
+  /** The attempts of tasks it holds, one slot each (none once deregistered). */
+  readonly slots: readonly TaskSlot[];
   /** Version of the agent's stream the index is at. */
   readonly version: number;
   readonly stats: AgentStats;
@@ -18,7 +20,7 @@ export interface FleetAgent {
 
 export type KnownAgentState = Exclude<AgentState, { status: 'unregistered' }>;
 
-const NONE: readonly string[] = [];
+const NONE: readonly TaskSlot[] = [];
 
 /**
  * One agent in the fleet index: its state at a stream version, what it has done, its breaker.
@@ -30,7 +32,7 @@ export class FleetEntry implements Scorable {
   lastHeartbeatAt: Date | undefined;
   readonly capabilities: ReadonlySet<string>;
   readonly breaker: CircuitBreaker;
-  /** When each held task was taken (ms since epoch), to measure latency. */
+  /** When each slot was taken (ms since epoch, by slotKey), to measure latency. */
   readonly assignedAt = new Map<string, number>();
   /**
    * Slots this process is taking right now (appends in flight). Selection counts them as held, so
@@ -55,14 +57,14 @@ export class FleetEntry implements Scorable {
     return this.state.profile;
   }
 
-  /** Tasks held (none once deregistered). */
-  get activeTaskIds(): readonly string[] {
-    return this.state.status === 'registered' ? this.state.activeTaskIds : NONE;
+  /** Slots held (none once deregistered). */
+  get slots(): readonly TaskSlot[] {
+    return this.state.status === 'registered' ? this.state.slots : NONE;
   }
 
-  /** Tasks held, plus slots being taken by this process (what selection must count). */
+  /** Slots held, plus slots being taken by this process (what selection must count). */
   get activeTasks(): number {
-    return this.activeTaskIds.length + this.reserving;
+    return this.slots.length + this.reserving;
   }
 
   /** Registered, healthy and not draining: it may be given work. */
@@ -82,7 +84,7 @@ export class FleetEntry implements Scorable {
       offline: false,
       health: s.health,
       draining: s.draining,
-      activeTasks: s.activeTaskIds.length,
+      activeTasks: s.slots.length,
     });
   }
 
@@ -91,7 +93,7 @@ export class FleetEntry implements Scorable {
       agentId: this.agentId,
       profile: this.profile,
       status: this.status,
-      activeTaskIds: this.activeTaskIds,
+      slots: this.slots,
       version: this.version,
       stats: this.stats,
       lastHeartbeatAt: this.lastHeartbeatAt,

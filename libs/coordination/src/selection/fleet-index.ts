@@ -1,6 +1,7 @@
 import type { AgentState } from '../agents/agent.decider';
 import type { SelectionCandidateData, SelectionData } from '../agents/agent.events';
 import type { AgentStatus } from '../agents/agent.status';
+import { slotKey, type TaskSlot } from '../agents/task-slots';
 import { bestCatalogueEntry, routingFor } from '../catalogue/catalogue';
 import {
   CircuitBreaker,
@@ -23,6 +24,13 @@ import { MAX_CANDIDATES, strategyOf, type SelectionRequest } from './selection';
 
 export type { FleetAgent } from './fleet-entry';
 
+/** An agent holding an attempt of a task. */
+export interface SlotHolder {
+  readonly agentId: string;
+  /** 0 for a slot taken without an attempt (task-slots.ts). */
+  readonly attempt: number;
+}
+
 interface Scored {
   readonly entry: FleetEntry;
   readonly score: number;
@@ -39,7 +47,7 @@ interface Skipped {
 const EMPTY: ReadonlySet<string> = new Set();
 
 /**
- * Every agent of the fleet in memory, for selection in microseconds: profile, status, held tasks,
+ * Every agent of the fleet in memory, for selection in microseconds: profile, status, held slots,
  * stream version, observed results and circuit breakers. Pure: it is fed agent states (with their
  * stream versions) and outcomes, and time is passed in.
  *
@@ -51,7 +59,8 @@ export class FleetIndex {
   /** Registered (not deregistered) agents. */
   private readonly live = new Set<string>();
   private readonly byCapability = new Map<string, Set<string>>();
-  private readonly holders = new Map<string, string>();
+  /** Who holds which attempt of each task; usually one holder, two while a late release is pending. */
+  private readonly holders = new Map<string, SlotHolder[]>();
   private readonly providerBreakers = new Map<string, CircuitBreaker>();
   /** The agent round-robin chose last; the rotation continues after it. */
   private rotation: string | undefined;
@@ -70,10 +79,14 @@ export class FleetIndex {
     const current = this.entries.get(state.profile.agentId);
     if (current && version <= current.version) return false;
     const entry = current ?? this.newEntry(state);
-    const before = current?.activeTaskIds ?? [];
-    const after = state.status === 'registered' ? state.activeTaskIds : [];
-    for (const taskId of before) if (!after.includes(taskId)) this.taskEnded(entry, taskId);
-    for (const taskId of after) if (!before.includes(taskId)) this.taskStarted(entry, taskId, at);
+    const before = current?.slots ?? [];
+    const after = state.status === 'registered' ? state.slots : [];
+    const keys = (slots: readonly TaskSlot[]) => new Set(slots.map((s) => slotKey(s.taskId, s.attempt)));
+    const [beforeKeys, afterKeys] = [keys(before), keys(after)];
+    for (const slot of before)
+      if (!afterKeys.has(slotKey(slot.taskId, slot.attempt))) this.slotEnded(entry, slot);
+    for (const slot of after)
+      if (!beforeKeys.has(slotKey(slot.taskId, slot.attempt))) this.slotTaken(entry, slot, at);
     entry.state = state;
     entry.version = version;
     if (state.status === 'registered') this.index(entry);
@@ -117,15 +130,27 @@ export class FleetIndex {
     return this.entries.get(agentId)?.view();
   }
 
-  /** The agent holding `taskId`, if any. */
-  holderOf(taskId: string): string | undefined {
-    return this.holders.get(taskId);
+  /**
+   * The agent holding `attempt` of `taskId`, if any. Attempt 0 (a caller that does not say) asks
+   * for a holder of any attempt of the task, the latest taken first.
+   */
+  holderOf(taskId: string, attempt: number): string | undefined {
+    const holders = this.holders.get(taskId) ?? [];
+    for (let i = holders.length - 1; i >= 0; i--) {
+      const h = holders[i]!;
+      if (attempt === 0 || h.attempt === attempt) return h.agentId;
+    }
+    return undefined;
   }
 
-  /** When the holder of `taskId` took it. */
-  assignedAt(taskId: string): Date | undefined {
-    const holder = this.holders.get(taskId);
-    const ms = holder === undefined ? undefined : this.entries.get(holder)?.assignedAt.get(taskId);
+  /** Every slot held for `taskId`: which agent holds which attempt, in the order they were taken. */
+  holdersOf(taskId: string): readonly SlotHolder[] {
+    return this.holders.get(taskId) ?? [];
+  }
+
+  /** When `agentId` took its slot for `attempt` of `taskId` (undefined when it holds none). */
+  assignedAt(agentId: string, taskId: string, attempt: number): Date | undefined {
+    const ms = this.entries.get(agentId)?.assignedAt.get(slotKey(taskId, attempt));
     return ms === undefined ? undefined : new Date(ms);
   }
 
@@ -330,18 +355,25 @@ export class FleetIndex {
     }
   }
 
-  private taskStarted(entry: FleetEntry, taskId: string, at: Date): void {
-    this.holders.set(taskId, entry.agentId);
-    entry.assignedAt.set(taskId, at.getTime());
-    entry.breaker.taskStarted(taskId, at);
-    this.providerBreaker(entry.profile.provider).taskStarted(taskId, at);
+  private slotTaken(entry: FleetEntry, { taskId, attempt }: TaskSlot, at: Date): void {
+    const key = slotKey(taskId, attempt);
+    const holders = this.holders.get(taskId) ?? [];
+    this.holders.set(taskId, [...holders, { agentId: entry.agentId, attempt }]);
+    entry.assignedAt.set(key, at.getTime());
+    entry.breaker.taskStarted(key, at);
+    this.providerBreaker(entry.profile.provider).taskStarted(key, at);
   }
 
-  private taskEnded(entry: FleetEntry, taskId: string): void {
-    if (this.holders.get(taskId) === entry.agentId) this.holders.delete(taskId);
-    entry.assignedAt.delete(taskId);
-    entry.breaker.taskEnded(taskId);
-    this.providerBreaker(entry.profile.provider).taskEnded(taskId);
+  private slotEnded(entry: FleetEntry, { taskId, attempt }: TaskSlot): void {
+    const key = slotKey(taskId, attempt);
+    const rest = (this.holders.get(taskId) ?? []).filter(
+      (h) => h.agentId !== entry.agentId || h.attempt !== attempt,
+    );
+    if (rest.length > 0) this.holders.set(taskId, rest);
+    else this.holders.delete(taskId);
+    entry.assignedAt.delete(key);
+    entry.breaker.taskEnded(key);
+    this.providerBreaker(entry.profile.provider).taskEnded(key);
   }
 
   private providerBreaker(provider: string): CircuitBreaker {

@@ -37,9 +37,16 @@ const noSelection: SelectionData = {
   eligible: 0,
   notes: [],
 };
-const assignedEvent = (agentId: string, taskId: string): AgentEvent => ({
+const assignedEvent = (agentId: string, taskId: string, attempt = 1): AgentEvent => ({
   type: 'AgentTaskAssigned',
-  data: { agentId, taskId, sessionId: 's', selection: noSelection, assignedAt: '2026-11-21T10:00:00Z' },
+  data: {
+    agentId,
+    taskId,
+    sessionId: 's',
+    selection: noSelection,
+    assignedAt: '2026-11-21T10:00:00Z',
+    attempt,
+  },
 });
 
 /** An index fed like the service feeds it: each agent's state after each of its events. */
@@ -60,14 +67,14 @@ class Fleet {
     return this;
   }
 
-  assign(agentId: string, taskId: string, at = t0): this {
-    return this.apply(agentId, assignedEvent(agentId, taskId), at);
+  assign(agentId: string, taskId: string, at = t0, attempt = 1): this {
+    return this.apply(agentId, assignedEvent(agentId, taskId, attempt), at);
   }
 
-  release(agentId: string, taskId: string): this {
+  release(agentId: string, taskId: string, attempt = 1): this {
     return this.apply(agentId, {
       type: 'AgentTaskReleased',
-      data: { agentId, taskId, reason: 'done', releasedAt: '2026-11-21T10:00:00Z' },
+      data: { agentId, taskId, reason: 'done', releasedAt: '2026-11-21T10:00:00Z', attempt },
     });
   }
 }
@@ -87,15 +94,48 @@ describe('the fleet index', () => {
     const fleet = new Fleet().add({ id: 'a' }).assign('a', 't1');
     const old = fold(agentDecider, [registeredEvent({ id: 'a' })]);
     expect(fleet.index.upsert(old, 1, t0)).toBe(false);
-    expect(fleet.index.get('a')).toMatchObject({ activeTaskIds: ['t1'], version: 2, status: 'busy' });
+    expect(fleet.index.get('a')).toMatchObject({
+      slots: [{ taskId: 't1', attempt: 1 }],
+      version: 2,
+      status: 'busy',
+    });
   });
 
-  it('knows who holds a task and since when, until it is released', () => {
+  it('knows who holds an attempt of a task and since when, until it is released', () => {
     const fleet = new Fleet().add({ id: 'a' }).assign('a', 't1', later(5));
-    expect(fleet.index.holderOf('t1')).toBe('a');
-    expect(fleet.index.assignedAt('t1')).toEqual(later(5));
+    expect(fleet.index.holderOf('t1', 1)).toBe('a');
+    expect(fleet.index.holderOf('t1', 2)).toBeUndefined();
+    expect(fleet.index.assignedAt('a', 't1', 1)).toEqual(later(5));
     fleet.release('a', 't1');
-    expect(fleet.index.holderOf('t1')).toBeUndefined();
+    expect(fleet.index.holderOf('t1', 1)).toBeUndefined();
+    expect(fleet.index.holdersOf('t1')).toEqual([]);
+  });
+
+  it("keeps a retry's slot and its holder when the late release of the attempt that ended arrives", () => {
+    const fleet = new Fleet()
+      .add({ id: 'a', maxConcurrency: 2 }, { id: 'b' })
+      .assign('a', 't1', later(1), 1)
+      .assign('a', 't1', later(7), 2);
+    expect(fleet.index.holdersOf('t1')).toEqual([
+      { agentId: 'a', attempt: 1 },
+      { agentId: 'a', attempt: 2 },
+    ]);
+    // Both slots count: the agent has none free for selection.
+    expect(fleet.index.select({ capabilities: ['code'], agentIds: ['a'] }, t0).candidates).toEqual([]);
+    fleet.release('a', 't1', 1);
+    expect(fleet.index.holderOf('t1', 2)).toBe('a');
+    expect(fleet.index.holderOf('t1', 1)).toBeUndefined();
+    expect(fleet.index.assignedAt('a', 't1', 2)).toEqual(later(7));
+    expect(fleet.index.get('a')).toMatchObject({ slots: [{ taskId: 't1', attempt: 2 }], status: 'busy' });
+    const free = fleet.index.select({ capabilities: ['code'], agentIds: ['a'] }, t0);
+    expect(free.candidates.map((c) => c.agentId)).toEqual(['a']);
+  });
+
+  it('answers a holder of any attempt for attempt 0, the latest taken first', () => {
+    const fleet = new Fleet().add({ id: 'a' }, { id: 'b' }).assign('a', 't1', t0, 1).assign('b', 't1', t0, 2);
+    expect(fleet.index.holderOf('t1', 0)).toBe('b');
+    fleet.release('b', 't1', 2);
+    expect(fleet.index.holderOf('t1', 0)).toBe('a');
   });
 
   it('knows the capabilities registered agents offer, and forgets those of deregistered agents', () => {
@@ -162,7 +202,7 @@ describe('selection', () => {
     releaseB();
     releaseB2();
     expect(fleet.index.select({ capabilities: ['code'] }, t0).candidates).toHaveLength(2);
-    expect(fleet.index.get('b')?.activeTaskIds).toEqual([]);
+    expect(fleet.index.get('b')?.slots).toEqual([]);
   });
 
   it('keeps to the pool, leaves out excluded agents and honours a pinned agent', () => {
@@ -416,7 +456,7 @@ describe('selection invariants', () => {
           const agent = fleet.index.get(c.agentId)!;
           const spec = agents[Number(c.agentId.slice(1))]!;
           expect(agent.status === 'idle' || agent.status === 'busy').toBe(true);
-          expect(agent.activeTaskIds.length).toBeLessThan(agent.profile.maxConcurrency);
+          expect(agent.slots.length).toBeLessThan(agent.profile.maxConcurrency);
           expect(req.capabilities.every((cap) => spec.capabilities.includes(cap))).toBe(true);
           if (req.pool?.length) expect(req.pool).toContain(c.agentId);
           expect(req.exclude).not.toContain(c.agentId);
@@ -444,30 +484,38 @@ describe('selection invariants', () => {
     );
   });
 
-  it('never lets an agent hold more tasks than its capacity when assignments follow selections', () => {
+  it('never lets an agent hold more slots than its capacity when assignments and retries follow selections', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 5 }),
-        fc.array(fc.boolean(), { maxLength: 40 }),
+        fc.array(fc.constantFrom('assign', 'retry', 'release'), { maxLength: 40 }),
         (capacities, steps) => {
           const fleet = new Fleet();
           capacities.forEach((maxConcurrency, i) => fleet.add({ id: `a${i}`, maxConcurrency }));
+          const agents = () => capacities.map((_, i) => fleet.index.get(`a${i}`)!);
+          const select = () =>
+            fleet.index.select({ capabilities: ['code'], strategy: 'least_loaded' }, t0).agentId;
           let task = 0;
-          for (const assignNext of steps) {
-            if (assignNext) {
-              const { agentId } = fleet.index.select(
-                { capabilities: ['code'], strategy: 'least_loaded' },
-                t0,
-              );
+          for (const step of steps) {
+            const busy = agents().find((a) => a.slots.length > 0);
+            const held = busy?.slots[0];
+            if (step === 'assign') {
+              const agentId = select();
               if (agentId) fleet.assign(agentId, `t${task++}`);
-            } else {
-              const busy = capacities
-                .map((_, i) => fleet.index.get(`a${i}`)!)
-                .find((a) => a.activeTaskIds.length > 0);
-              if (busy) fleet.release(busy.agentId, busy.activeTaskIds[0]!);
+            } else if (step === 'retry' && held) {
+              // The next attempt of a held task, before the old attempt's slot is released.
+              const agentId = select();
+              if (agentId) fleet.assign(agentId, held.taskId, t0, held.attempt + 1);
+            } else if (busy && held) {
+              fleet.release(busy.agentId, held.taskId, held.attempt);
             }
-            for (let i = 0; i < capacities.length; i++) {
-              expect(fleet.index.get(`a${i}`)!.activeTaskIds.length).toBeLessThanOrEqual(capacities[i]!);
+            for (const [i, agent] of agents().entries()) {
+              expect(agent.slots.length).toBeLessThanOrEqual(capacities[i]!);
+              for (const slot of agent.slots)
+                expect(fleet.index.holdersOf(slot.taskId)).toContainEqual({
+                  agentId: agent.agentId,
+                  attempt: slot.attempt,
+                });
             }
           }
         },

@@ -21,7 +21,11 @@ export class AgentRow {
   @Column('int', { name: 'active_tasks' })
   activeTasks!: number;
 
-  /** Tasks held, in the order taken. */
+  /** The attempts of tasks held, in the order taken; one slot each. */
+  @Column('jsonb', { name: 'active_slots' })
+  slots!: { taskId: string; attempt: number }[];
+
+  /** The tasks of `slots`, one entry per slot (what the previous version read and wrote). */
   @Column('jsonb', { name: 'active_task_ids' })
   activeTaskIds!: string[];
 

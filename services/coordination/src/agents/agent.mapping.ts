@@ -42,7 +42,7 @@ export interface LiveAgent {
  */
 export function toAgentView(doc: AgentDocument, live?: LiveAgent): AgentView {
   const fresh = live?.agent && live.agent.version >= doc.version ? live.agent : undefined;
-  const activeTaskIds = fresh?.activeTaskIds ?? doc.activeTaskIds;
+  const slots = fresh?.slots ?? doc.slots;
   const lastHeartbeatAt = live?.agent?.lastHeartbeatAt;
   return create(AgentViewSchema, {
     id: doc.id,
@@ -50,8 +50,9 @@ export function toAgentView(doc: AgentDocument, live?: LiveAgent): AgentView {
     provider: doc.provider,
     model: doc.model,
     status: fresh?.status ?? doc.status,
-    activeTasks: activeTaskIds.length,
-    activeTaskIds: [...activeTaskIds],
+    activeTasks: slots.length,
+    // One entry per slot, so that it counts what `activeTasks` counts.
+    activeTaskIds: slots.map((s) => s.taskId),
     capabilities: doc.capabilities.map((c) => ({ name: c.name, level: c.level })),
     circuit: live?.circuit ?? doc.circuit,
     maxConcurrency: doc.maxConcurrency,

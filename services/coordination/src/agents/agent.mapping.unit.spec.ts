@@ -71,18 +71,22 @@ describe('the agent view', () => {
     agentId: doc.id,
     profile: event!.data as AgentProfile,
     status: 'busy' as const,
-    activeTaskIds: ['t1'],
+    // A retry of t1 holds a slot while the release of the attempt that ended is pending.
+    slots: [
+      { taskId: 't1', attempt: 1 },
+      { taskId: 't1', attempt: 2 },
+    ],
     version,
     stats: { outcomes: 0, successes: 0, latencyMs: undefined, costUsd: undefined },
     lastHeartbeatAt: new Date('2026-11-21T10:00:05Z'),
   });
 
-  it('shows what the fleet index knows when it is at least as recent as the read model', () => {
+  it('shows what the fleet index knows when it is at least as recent as the read model, a task per slot', () => {
     const view = toAgentView(doc, { agent: live(2), circuit: 'half_open' });
     expect(view).toMatchObject({
       status: 'busy',
-      activeTasks: 1,
-      activeTaskIds: ['t1'],
+      activeTasks: 2,
+      activeTaskIds: ['t1', 't1'],
       version: 2n,
       circuit: 'half_open',
     });

@@ -10,7 +10,7 @@ export const toDocument = (row: AgentRow): AgentDocument => ({
   model: row.model,
   status: row.status as AgentDocument['status'],
   activeTasks: row.activeTasks,
-  activeTaskIds: row.activeTaskIds,
+  slots: row.slots,
   health: row.health as AgentDocument['health'],
   draining: row.draining,
   capabilities: row.capabilities,
@@ -31,7 +31,8 @@ const toRow = (doc: AgentDocument, registeredPosition: string): AgentRow =>
     model: doc.model,
     status: doc.status,
     activeTasks: doc.activeTasks,
-    activeTaskIds: [...doc.activeTaskIds],
+    slots: doc.slots.map((s) => ({ taskId: s.taskId, attempt: s.attempt })),
+    activeTaskIds: doc.slots.map((s) => s.taskId),
     health: doc.health,
     draining: doc.draining,
     capabilities: [...doc.capabilities],
@@ -74,7 +75,7 @@ export interface AgentReader {
 
 const selectAgents = (schema: string): string =>
   `SELECT id, name, provider, model, status, active_tasks AS "activeTasks",
-          active_task_ids AS "activeTaskIds", health, draining, capabilities, circuit,
+          active_slots AS "slots", health, draining, capabilities, circuit,
           max_concurrency AS "maxConcurrency", cost_per_1k_input AS "costPer1kInput",
           cost_per_1k_output AS "costPer1kOutput", labels, agent_type AS "agentType",
           registered_at AS "registeredAt", registered_position AS "registeredPosition", version

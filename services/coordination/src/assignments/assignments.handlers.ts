@@ -32,6 +32,10 @@ export const toSelection = (s: SelectionData): Selection =>
     notes: [...s.notes],
   });
 
+/** `attempt 2 of task t1`, or `task t1` when the request names no attempt. */
+const attemptText = (m: AssignAgent): string =>
+  m.attempt > 0 ? `attempt ${m.attempt} of task ${m.taskId}` : `task ${m.taskId}`;
+
 const requestOf = (m: SelectAgent | AssignAgent): SelectionRequest => ({
   capabilities: m.capabilities,
   strategy: m.strategy,
@@ -46,6 +50,10 @@ const requestOf = (m: SelectAgent | AssignAgent): SelectionRequest => ({
  * in-memory index and takes a slot on the best one's stream, guarded by its version; an agent that
  * refuses (full, draining, unhealthy: another replica may have got there first) makes way for the
  * next. No agent with a free slot is an answer, not an error: the task stays ready.
+ *
+ * Slots are per attempt of a task (libs/coordination task-slots.ts): a repeated AssignAgent for the
+ * attempt an agent holds answers with that agent, while the task's next attempt takes a slot of its
+ * own even when the slot of the attempt that ended has not been released yet.
  */
 @Injectable()
 export class AssignmentsHandlers {
@@ -64,7 +72,7 @@ export class AssignmentsHandlers {
   @CommandHandler(commandInfo('coordination.AssignAgent'))
   async assign(message: AssignAgent, ctx: CommandContext): Promise<AgentAssignment> {
     const metadata = commandMetadata(ctx, message);
-    const holder = this.fleet.index.holderOf(message.taskId);
+    const holder = this.fleet.index.holderOf(message.taskId, message.attempt);
     if (holder && (!message.pinnedAgentId || message.pinnedAgentId === holder)) {
       return this.alreadyAssigned(holder, message);
     }
@@ -101,6 +109,7 @@ export class AssignmentsHandlers {
         type: 'ReleaseTask',
         agentId: message.agentId,
         taskId: message.taskId,
+        attempt: message.attempt,
         reason: message.reason || 'released',
         at: this.clock.now(),
       },
@@ -138,6 +147,7 @@ export class AssignmentsHandlers {
           type: 'AssignTask',
           agentId,
           taskId: message.taskId,
+          attempt: message.attempt,
           sessionId: message.sessionId,
           selection,
           at: this.clock.now(),
@@ -155,7 +165,7 @@ export class AssignmentsHandlers {
     });
   }
 
-  /** A retried AssignAgent for a task an agent already holds: the same answer, nothing taken. */
+  /** A retried AssignAgent for an attempt an agent already holds: the same answer, nothing taken. */
   private alreadyAssigned(agentId: string, message: AssignAgent): AgentAssignment {
     this.metrics.assignments.inc({ outcome: 'already_assigned' });
     const agent = this.fleet.index.get(agentId);
@@ -168,7 +178,7 @@ export class AssignmentsHandlers {
         agentId,
         candidates: [],
         eligible: 0,
-        notes: [`task ${message.taskId} is already held by ${agentId}`],
+        notes: [`${attemptText(message)} is already held by ${agentId}`],
       }),
     });
   }

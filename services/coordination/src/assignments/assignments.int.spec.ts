@@ -24,7 +24,7 @@ const registerAgent = (c: TestCoordination, fields: AgentFields = {}) =>
 const assign = (
   c: TestCoordination,
   capability: string,
-  fields: Partial<{ taskId: string; pinnedAgentId: string }> = {},
+  fields: Partial<{ taskId: string; pinnedAgentId: string; attempt: number }> = {},
 ) =>
   c.request<AgentAssignment>(
     'AssignAgent',
@@ -32,9 +32,29 @@ const assign = (
       taskId: randomUUID(),
       sessionId: randomUUID(),
       capabilities: [capability],
+      attempt: 1,
       ...fields,
     }),
   );
+
+/** A distribution event as the broker delivers it to coordination's consumers. */
+const fromDistribution = (type: string, sessionId: string, data: Record<string, unknown>) =>
+  recordedEvent({
+    type,
+    source: 'distribution',
+    streamId: `workflow-${sessionId}`,
+    data: { sessionId, ...data },
+    metadata: { correlationId: sessionId },
+  });
+
+/** The slot events of the agent's stream, in order: `+t#1` a slot taken for attempt 1 of t, `-t#1` given back. */
+const slotEvents = async (c: TestCoordination, agentId: string) =>
+  (await c.store.readStream(`agent-${agentId}`))
+    .filter((e) => e.type === 'AgentTaskAssigned' || e.type === 'AgentTaskReleased')
+    .map((e) => {
+      const d = e.data as { taskId: string; attempt: number };
+      return `${e.type === 'AgentTaskAssigned' ? '+' : '-'}${d.taskId}#${d.attempt}`;
+    });
 
 const agentView = (c: TestCoordination, agentId: string) =>
   c.request<AgentView>('GetAgent', create(GetAgentSchema, { agentId }));
@@ -96,7 +116,7 @@ describe('agent slots over real NATS and PostgreSQL', () => {
     const taskId = randomUUID();
     await assign(c, capability, { taskId });
     expect((await assign(c, capability)).assigned).toBe(false);
-    const release = create(ReleaseAgentSchema, { agentId, taskId, reason: 'not ready any more' });
+    const release = create(ReleaseAgentSchema, { agentId, taskId, attempt: 1, reason: 'not ready any more' });
     expect(await c.request<AgentAck>('ReleaseAgent', release)).toMatchObject({
       status: 'idle',
       streamVersion: 3n,
@@ -175,6 +195,68 @@ describe('agent slots over real NATS and PostgreSQL', () => {
       { what: 'the stray slot released' },
     );
     expect(released.data).toMatchObject({ taskId, reason: expect.stringMatching(/^task assigned to /) });
+  });
+
+  it("keeps a retry's own slot when the late release of the failed attempt arrives", async () => {
+    const capability = `cap-${randomUUID()}`;
+    const agentId = await registerAgent(c, {
+      capabilities: [{ name: capability, level: 1 }],
+      maxConcurrency: 2,
+    });
+    const sessionId = randomUUID();
+    const taskId = randomUUID();
+    expect(await assign(c, capability, { taskId, attempt: 1 })).toMatchObject({ agentId, streamVersion: 2n });
+    // The retry reaches coordination before the failure of attempt 1 does: a slot of its own.
+    expect(await assign(c, capability, { taskId, attempt: 2 })).toMatchObject({ agentId, streamVersion: 3n });
+    expect(await assign(c, capability)).toMatchObject({ assigned: false });
+    await c.publish(
+      fromDistribution('TaskFailed', sessionId, {
+        taskId,
+        agentId,
+        attempt: 1,
+        error: 'boom',
+        retryable: true,
+      }),
+    );
+    await eventually(async () => ((await slotEvents(c, agentId)).length === 3 ? true : undefined), {
+      what: 'the release of attempt 1',
+    });
+    expect(await slotEvents(c, agentId)).toEqual([`+${taskId}#1`, `+${taskId}#2`, `-${taskId}#1`]);
+    // Attempt 2 still holds its slot: one left, then none.
+    expect(await assign(c, capability)).toMatchObject({ assigned: true, agentId });
+    expect(await assign(c, capability)).toMatchObject({ assigned: false });
+  });
+
+  it('gives back the attempt handed off, not the next attempt the same agent took meanwhile', async () => {
+    const capability = `cap-${randomUUID()}`;
+    const agentId = await registerAgent(c, { capabilities: [{ name: capability, level: 1 }] });
+    const sessionId = randomUUID();
+    const taskId = randomUUID();
+    await assign(c, capability, { taskId, attempt: 1 });
+    await assign(c, capability, { taskId, attempt: 2 });
+    await c.publish(fromDistribution('TaskHandedOff', sessionId, { taskId, fromAgentId: agentId }));
+    await eventually(async () => ((await slotEvents(c, agentId)).length === 3 ? true : undefined), {
+      what: 'the release of the hand-off',
+    });
+    expect(await slotEvents(c, agentId)).toEqual([`+${taskId}#1`, `+${taskId}#2`, `-${taskId}#1`]);
+  });
+
+  it("gives back earlier attempts' slots once distribution assigned a later attempt", async () => {
+    const capability = `cap-${randomUUID()}`;
+    const agentId = await registerAgent(c, { capabilities: [{ name: capability, level: 1 }] });
+    const sessionId = randomUUID();
+    const taskId = randomUUID();
+    await assign(c, capability, { taskId, attempt: 1 });
+    await assign(c, capability, { taskId, attempt: 2 });
+    await c.publish(fromDistribution('TaskAssigned', sessionId, { taskId, agentId, attempt: 2 }));
+    await eventually(async () => ((await slotEvents(c, agentId)).length === 3 ? true : undefined), {
+      what: 'the release of attempt 1',
+    });
+    expect(await slotEvents(c, agentId)).toEqual([`+${taskId}#1`, `+${taskId}#2`, `-${taskId}#1`]);
+    const [released] = (await c.store.readStream(`agent-${agentId}`)).filter(
+      (e) => e.type === 'AgentTaskReleased',
+    );
+    expect(released?.data).toMatchObject({ reason: 'attempt 2 of the task was assigned' });
   });
 
   it('deregisters an agent, which then takes no work', async () => {

@@ -105,11 +105,15 @@ export class FleetService implements LogObserver {
     );
   }
 
-  /** Feeds a finished attempt to the agent's statistics and breakers; latency from when it took the task. */
+  /**
+   * Feeds a finished attempt to the agent's statistics and breakers; latency from when it took the
+   * attempt's slot (or the task's slot taken without an attempt, before slots carried attempts).
+   */
   recordOutcome(end: TaskEnd): void {
     if (!end.outcome) return;
+    const slotTakenAt = (attempt: number) => this.index.assignedAt(end.agentId, end.taskId, attempt);
     const assignedAt =
-      this.index.holderOf(end.taskId) === end.agentId ? this.index.assignedAt(end.taskId) : undefined;
+      typeof end.attempt === 'number' ? (slotTakenAt(end.attempt) ?? slotTakenAt(0)) : undefined;
     this.index.recordOutcome(
       end.agentId,
       {

@@ -60,4 +60,31 @@ export class AgentSlots1764000000000 implements MigrationInterface {
   }
 }
 
-export const coordinationMigrations = [CreateAgents1763700000000, AgentSlots1764000000000];
+/**
+ * Slots per attempt of a task (libs/coordination task-slots.ts). The slots held so far were taken
+ * without an attempt: they become slots of attempt 0, as their events read. `active_task_ids` stays,
+ * written from the slots, for replicas of the previous version during a rolling upgrade.
+ */
+export class AgentSlotAttempts1765000000000 implements MigrationInterface {
+  name = 'AgentSlotAttempts1765000000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    const s = schemaOf(q);
+    await q.query(`ALTER TABLE "${s}"."agents" ADD COLUMN "active_slots" jsonb NOT NULL DEFAULT '[]'`);
+    await q.query(`
+      UPDATE "${s}"."agents"
+         SET "active_slots" = (
+           SELECT coalesce(jsonb_agg(jsonb_build_object('taskId', t.id, 'attempt', 0) ORDER BY t.n), '[]')
+             FROM jsonb_array_elements_text("active_task_ids") WITH ORDINALITY AS t(id, n))`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${schemaOf(q)}"."agents" DROP COLUMN "active_slots"`);
+  }
+}
+
+export const coordinationMigrations = [
+  CreateAgents1763700000000,
+  AgentSlots1764000000000,
+  AgentSlotAttempts1765000000000,
+];

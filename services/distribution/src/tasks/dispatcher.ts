@@ -138,7 +138,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     } catch (err) {
       if (isDomainError(err)) {
         this.metrics.offers.inc({ outcome: 'rejected' });
-        await this.release(wf.sessionId, task.taskId, reply.agentId, err.message);
+        await this.release(wf.sessionId, task.taskId, task.attempt + 1, reply.agentId, err.message);
         return;
       }
       await this.settleUnknown(entry, task, reply.agentId, err);
@@ -170,7 +170,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (t?.agentId === agentId && t.attempt === task.attempt + 1) return;
     this.logger.warn({ err, taskId: entry.taskId }, 'could not record an assignment; the task stays ready');
     this.metrics.offers.inc({ outcome: 'error' });
-    await this.release(entry.sessionId, entry.taskId, agentId, 'the assignment could not be recorded');
+    await this.release(
+      entry.sessionId,
+      entry.taskId,
+      task.attempt + 1,
+      agentId,
+      'the assignment could not be recorded',
+    );
     this.parked.set(entry.taskId, entry);
   }
 
@@ -181,6 +187,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         ASSIGN,
         create(AssignAgentSchema, {
           taskId: task.taskId,
+          attempt: task.attempt + 1,
           sessionId: wf.sessionId,
           capabilities: [...task.spec.capabilities],
           strategy: wf.strategy,
@@ -195,9 +202,16 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     }
   }
 
-  private async release(sessionId: string, taskId: string, agentId: string, reason: string): Promise<void> {
+  /** Gives back the slot taken for `attempt` of the task (slots are per attempt in coordination). */
+  private async release(
+    sessionId: string,
+    taskId: string,
+    attempt: number,
+    agentId: string,
+    reason: string,
+  ): Promise<void> {
     try {
-      await this.bus.request(RELEASE, create(ReleaseAgentSchema, { agentId, taskId, reason }), {
+      await this.bus.request(RELEASE, create(ReleaseAgentSchema, { agentId, taskId, attempt, reason }), {
         correlationId: sessionId,
       });
     } catch (err) {

@@ -119,6 +119,7 @@ describe('Dispatcher', () => {
     await eventually(assigned);
     expect(bus.assignRequests[0]).toMatchObject({
       taskId: task!.taskId,
+      attempt: 1,
       sessionId,
       capabilities: ['code'],
       strategy: 'least_loaded',
@@ -149,6 +150,7 @@ describe('Dispatcher', () => {
     await eventually(() => bus.releases[0]);
     expect(bus.releases[0]).toMatchObject({
       taskId: task!.taskId,
+      attempt: 1,
       agentId: 'a1',
       reason: 'task is assigned, not ready',
     });
@@ -172,7 +174,11 @@ describe('Dispatcher', () => {
     };
     host.offerTask();
     await eventually(() => bus.releases[0]);
-    expect(bus.releases[0]).toMatchObject({ agentId: 'a1', reason: 'the assignment could not be recorded' });
+    expect(bus.releases[0]).toMatchObject({
+      agentId: 'a1',
+      attempt: 1,
+      reason: 'the assignment could not be recorded',
+    });
     dispatcher.wake();
     await eventually(() => (bus.assignRequests.length === 2 ? true : undefined));
   });
