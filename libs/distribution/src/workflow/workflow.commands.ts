@@ -1,4 +1,5 @@
 import type {
+  ClaimWait,
   JsonObject,
   SelectionData,
   SessionRolesData,
@@ -121,6 +122,41 @@ export interface MakeReady {
   readonly at: Date;
 }
 
+/** The dispatcher could not get a ready task's claims: it waits without holding an agent. */
+export interface HoldTask {
+  readonly type: 'HoldTask';
+  readonly taskId: string;
+  /** The attempt it was offered for: the task's next. */
+  readonly attempt: number;
+  readonly waitingFor: ClaimWait;
+  readonly reason: string;
+  readonly conflictId: string;
+  /** When to offer it again by itself; undefined when it waits to be granted. */
+  readonly retryAt: Date | undefined;
+  readonly at: Date;
+}
+
+/** A waiting task's claims were granted (or its retry time came): it is ready again. */
+export interface ResumeTask {
+  readonly type: 'ResumeTask';
+  readonly taskId: string;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+/**
+ * Stop the attempt for a claim that outranks it (preemption, wound-wait, a deadlock's victim): the
+ * attempt ends without counting as a failure and the task is ready again.
+ */
+export interface PreemptTask {
+  readonly type: 'PreemptTask';
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly byTaskId: string;
+  readonly reason: string;
+  readonly at: Date;
+}
+
 /** The holder passes its task to other capabilities or a named agent (swarm). */
 export interface HandOffTask {
   readonly type: 'HandOffTask';
@@ -178,6 +214,9 @@ export type WorkflowCommand =
   | TimeOutTask
   | LoseAssignment
   | MakeReady
+  | HoldTask
+  | ResumeTask
+  | PreemptTask
   | HandOffTask
   | SpawnSubtasks
   | CancelTask

@@ -36,10 +36,13 @@ import type {
   CompleteTask,
   FailTask,
   HandOffTask,
+  HoldTask,
   LoseAssignment,
   MakeReady,
   MarkAssigned,
+  PreemptTask,
   ReportTaskProgress,
+  ResumeTask,
   SpawnSubtasks,
   StartTask,
   SubmitWorkflow,
@@ -48,6 +51,7 @@ import type {
 } from './workflow.commands';
 import type { Pattern, WorkflowEvent } from './workflow.events';
 import {
+  awaitsClaims,
   dependenciesMet,
   evolve,
   isFinished,
@@ -224,6 +228,66 @@ function makeReady(d: Decision, c: MakeReady): void {
   ready(d, t, c.at);
 }
 
+// ---------------------------------------------------------------- claims (resources and locks)
+
+function holdTask(d: Decision, c: HoldTask): void {
+  const t = d.task(c.taskId);
+  if (awaitsClaims(t) && t.waitingFor === c.waitingFor && t.waitReason === c.reason) return; // a repeat
+  if (t.status !== 'ready' || c.attempt !== t.attempt + 1)
+    throw new IllegalStateError(`task ${t.taskId} is ${t.status}; only a ready task waits for its claims`, {
+      taskId: t.taskId,
+      status: t.status,
+    });
+  d.emit({
+    type: 'TaskWaiting',
+    data: {
+      sessionId: d.wf.sessionId,
+      taskId: t.taskId,
+      attempt: c.attempt,
+      waitingFor: c.waitingFor,
+      reason: c.reason,
+      conflictId: c.conflictId,
+      retryAt: c.retryAt ? rfc3339(c.retryAt) : '',
+      at: rfc3339(c.at),
+    },
+  });
+}
+
+function resumeTask(d: Decision, c: ResumeTask): void {
+  const t = d.task(c.taskId);
+  if (!awaitsClaims(t)) return; // resumed already, cancelled, or never waited
+  d.emit({
+    type: 'TaskResumed',
+    data: { sessionId: d.wf.sessionId, taskId: t.taskId, reason: c.reason, at: rfc3339(c.at) },
+  });
+  ready(d, d.task(t.taskId), c.at);
+}
+
+/**
+ * Stops the attempt a claim outranks: a held attempt ends without counting as a failure and the task
+ * is ready again; a task granted claims but not yet assigned (the next attempt) just records it, so
+ * its claims are given back. A notice for an attempt that already ended changes nothing.
+ */
+function preemptTask(d: Decision, c: PreemptTask): void {
+  const t = d.task(c.taskId);
+  const held = isHeld(t) && t.attempt === c.attempt;
+  const offered = (t.status === 'ready' || awaitsClaims(t)) && t.attempt + 1 === c.attempt;
+  if (!held && !offered) return;
+  d.emit({
+    type: 'TaskPreempted',
+    data: {
+      sessionId: d.wf.sessionId,
+      taskId: t.taskId,
+      agentId: held ? t.agentId : '',
+      attempt: c.attempt,
+      byTaskId: c.byTaskId,
+      reason: c.reason,
+      at: rfc3339(c.at),
+    },
+  });
+  if (held) ready(d, d.task(t.taskId), c.at);
+}
+
 // ---------------------------------------------------------------- swarm and spawning
 
 function handOff(d: Decision, c: HandOffTask): void {
@@ -396,6 +460,12 @@ function decideRunning(d: Decision, command: Exclude<WorkflowCommand, SubmitWork
       return loseAssignment(d, command);
     case 'MakeReady':
       return makeReady(d, command);
+    case 'HoldTask':
+      return holdTask(d, command);
+    case 'ResumeTask':
+      return resumeTask(d, command);
+    case 'PreemptTask':
+      return preemptTask(d, command);
     case 'HandOffTask':
       return handOff(d, command);
     case 'SpawnSubtasks':

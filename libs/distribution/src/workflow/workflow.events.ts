@@ -218,6 +218,43 @@ export type TaskCancelled = Event<
   }
 >;
 
+/** What a task whose claims were not granted waits for. */
+export type ClaimWait = 'resources' | 'lock' | 'budget';
+
+export type TaskWaiting = Event<
+  'TaskWaiting',
+  {
+    readonly sessionId: string;
+    readonly taskId: string;
+    readonly attempt: number;
+    readonly waitingFor: ClaimWait;
+    readonly reason: string;
+    readonly conflictId: string;
+    /** RFC 3339, or empty when it waits to be granted. */
+    readonly retryAt: string;
+    readonly at: string;
+  }
+>;
+
+export type TaskResumed = Event<
+  'TaskResumed',
+  { readonly sessionId: string; readonly taskId: string; readonly reason: string; readonly at: string }
+>;
+
+export type TaskPreempted = Event<
+  'TaskPreempted',
+  {
+    readonly sessionId: string;
+    readonly taskId: string;
+    /** Empty when the task had claims granted but no agent yet. */
+    readonly agentId: string;
+    readonly attempt: number;
+    readonly byTaskId: string;
+    readonly reason: string;
+    readonly at: string;
+  }
+>;
+
 export type TaskHandedOff = Event<
   'TaskHandedOff',
   {
@@ -276,6 +313,9 @@ export type WorkflowEvent =
   | TaskRetryScheduled
   | TaskDeadLettered
   | TaskCancelled
+  | TaskWaiting
+  | TaskResumed
+  | TaskPreempted
   | TaskHandedOff
   | TaskReopened
   | TaskSpecReplaced
@@ -298,6 +338,9 @@ export const workflowEventTypes: readonly WorkflowEvent['type'][] = [
   'TaskRetryScheduled',
   'TaskDeadLettered',
   'TaskCancelled',
+  'TaskWaiting',
+  'TaskResumed',
+  'TaskPreempted',
   'TaskHandedOff',
   'TaskReopened',
   'TaskSpecReplaced',

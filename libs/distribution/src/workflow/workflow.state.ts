@@ -1,6 +1,7 @@
 import { assertNever } from '@orch/domain-kit';
 import { PersistentMap } from './persistent-map';
 import type {
+  ClaimWait,
   JsonObject,
   JsonValue,
   SelectionData,
@@ -15,8 +16,9 @@ import type {
 /**
  * pending: dependencies open (or just reopened / handed off); ready: can be assigned;
  * assigned / running: an agent holds the current attempt; failed / timed_out: the last attempt
- * ended and a retry is scheduled; waiting: done, waiting for something else (a review);
- * succeeded / cancelled / dead_lettered: finished.
+ * ended and a retry is scheduled; preempted: the attempt was stopped for another claim (ready again
+ * in the same decision); waiting: for a review (done, not yet approved) or for its claims (pools,
+ * locks, budget: not yet run); succeeded / cancelled / dead_lettered: finished.
  */
 export type TaskStatus =
   | 'pending'
@@ -28,6 +30,7 @@ export type TaskStatus =
   | 'cancelled'
   | 'timed_out'
   | 'dead_lettered'
+  | 'preempted'
   | 'waiting';
 
 /** A task: what TaskSubmitted recorded (its spec may change since), and where it stands. */
@@ -36,8 +39,12 @@ export interface TaskState extends Readonly<Omit<TaskSubmitted['data'], 'session
   /** Position in submission order: the order a person reads the tasks in. */
   readonly seq: number;
   readonly status: TaskStatus;
-  /** 'review' while a pair task waits for its review. */
-  readonly waitingFor: '' | 'review';
+  /** 'review' while a pair task waits for its review; what its claims wait for otherwise. */
+  readonly waitingFor: '' | 'review' | ClaimWait;
+  /** Why it waits for its claims (which pool, lock or budget, held by whom); empty otherwise. */
+  readonly waitReason: string;
+  /** The conflict its contention was recorded as, when it waits for claims. */
+  readonly conflictId: string;
   /** The agent holding (or that last held) the task; empty when ready. */
   readonly agentId: string;
   /** Assignments so far; the current attempt's number while assigned or running. */
@@ -94,6 +101,10 @@ export const isFinished = (t: TaskState): boolean => FINISHED.has(t.status);
 
 /** An agent holds the task's current attempt. */
 export const isHeld = (t: TaskState): boolean => t.status === 'assigned' || t.status === 'running';
+
+/** The task waits for its claims to be granted (not for a review). */
+export const awaitsClaims = (t: TaskState): boolean =>
+  t.status === 'waiting' && t.waitingFor !== '' && t.waitingFor !== 'review';
 
 export const ZERO_USAGE: TaskUsageData = { inputTokens: '0', outputTokens: '0', costUsd: 0 };
 
@@ -176,6 +187,8 @@ function submitted(wf: Workflow, e: Extract<WorkflowEvent, { type: 'TaskSubmitte
     seq: wf.tasks.size,
     status: 'pending',
     waitingFor: '',
+    waitReason: '',
+    conflictId: '',
     agentId: '',
     attempt: 0,
     failures: 0,
@@ -214,7 +227,9 @@ function succeeded(wf: Workflow, e: Extract<WorkflowEvent, { type: 'TaskSucceede
   }));
   // An approving review is what lets the reviewed task count as succeeded for its dependents.
   const reviewed = task.role === 'review' ? taskByKey(next, task.reviewOf) : undefined;
-  return reviewed?.status === 'waiting' && reviewVerdict(output) === 'approved'
+  return reviewed?.status === 'waiting' &&
+    reviewed.waitingFor === 'review' &&
+    reviewVerdict(output) === 'approved'
     ? updateTask(next, reviewed.taskId, at, () => ({ status: 'succeeded', waitingFor: '' }))
     : next;
 }
@@ -258,6 +273,9 @@ export function evolveWorkflow(wf: Workflow, event: WorkflowEvent): Workflow {
         readyAt: event.data.readyAt,
         notBefore: '',
         agentId: '',
+        waitingFor: '',
+        waitReason: '',
+        conflictId: '',
       }));
     case 'TaskAssigned': {
       const d = event.data;
@@ -291,10 +309,30 @@ export function evolveWorkflow(wf: Workflow, event: WorkflowEvent): Workflow {
       return updateTask(wf, event.data.taskId, event.data.at, () => ({
         status: event.type === 'TaskCancelled' ? 'cancelled' : 'dead_lettered',
         waitingFor: '',
+        waitReason: '',
+        conflictId: '',
         error: event.data.reason,
         deadline: '',
         notBefore: '',
       }));
+    case 'TaskWaiting': {
+      const d = event.data;
+      return updateTask(wf, d.taskId, d.at, () => ({
+        status: 'waiting',
+        waitingFor: d.waitingFor,
+        waitReason: d.reason,
+        conflictId: d.conflictId,
+        notBefore: d.retryAt,
+      }));
+    }
+    case 'TaskResumed':
+      return updateTask(wf, event.data.taskId, event.data.at, () => ({ waitReason: '', conflictId: '' }));
+    case 'TaskPreempted': {
+      const d = event.data;
+      return updateTask(wf, d.taskId, d.at, (t) =>
+        isHeld(t) ? { status: 'preempted', agentId: '', deadline: '', error: d.reason } : {},
+      );
+    }
     case 'TaskHandedOff': {
       const d = event.data;
       return updateTask(wf, d.taskId, d.at, (t) => ({

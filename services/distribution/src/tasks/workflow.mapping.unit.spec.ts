@@ -156,7 +156,22 @@ const deadLettered = swarm([
   { type: 'FailTask', taskId: id('a'), agentId: 'a1', error: 'bad', retryable: false, policy, jitter: 0, at },
 ]).events;
 const cancelled = swarm([{ type: 'CancelWorkflow', reason: 'user', at }]).events;
-const allEvents = [...pairEvents, ...handedOff, ...deadLettered, ...cancelled];
+const claimed = swarm([
+  {
+    type: 'HoldTask',
+    taskId: id('a'),
+    attempt: 1,
+    waitingFor: 'lock',
+    reason: 'repo:acme/api is held by another task',
+    conflictId: 'c-1',
+    retryAt: later,
+    at,
+  },
+  { type: 'ResumeTask', taskId: id('a'), reason: 'claims granted', at },
+  assign('a', 'a1', 1),
+  { type: 'PreemptTask', taskId: id('a'), attempt: 1, byTaskId: 'urgent', reason: 'outranked', at },
+]).events;
+const allEvents = [...pairEvents, ...handedOff, ...deadLettered, ...cancelled, ...claimed];
 
 /** The proto JSON mapping of `data` as the wire carries it, with defaults emitted. */
 function roundTrip(type: string, data: unknown): JsonValue {
