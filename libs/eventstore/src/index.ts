@@ -15,3 +15,4 @@ export {
   type CachedAggregate,
   type CachedExecution,
 } from './aggregate-cache';
+export { LogFollower, type CatchUp, type LogFollowerOptions } from './log-follower';
