@@ -19,6 +19,7 @@ export const TASK_END_TYPES = [
   'TaskAssignmentLost',
   'TaskCancelled',
   'TaskHandedOff',
+  'TaskPreempted',
 ] as const;
 
 export const WORKFLOW_END_TYPES = ['WorkflowCompleted', 'WorkflowFailed', 'WorkflowCancelled'] as const;
@@ -112,6 +113,7 @@ export function taskEndOf(type: string, data: unknown, occurredAt: Date): TaskEn
       };
       break;
     case 'TaskAssignmentLost':
+    case 'TaskPreempted': // agentId is empty when the task was granted claims but not yet assigned
       end = { ...base, agentId: text(d, 'agentId'), at: time(d, 'at', occurredAt) };
       break;
     case 'TaskCancelled':

@@ -44,6 +44,13 @@ describe('reactions to distribution events', () => {
     expect(lost?.outcome).toBeUndefined();
   });
 
+  it('a preempted attempt frees its slot without an outcome; one never assigned frees nothing', () => {
+    const preempted = taskEndOf('TaskPreempted', { taskId: 't', agentId: 'a', attempt: 4 }, occurred);
+    expect(preempted).toMatchObject({ agentId: 'a', attempt: 4, reason: 'TaskPreempted' });
+    expect(preempted?.outcome).toBeUndefined();
+    expect(taskEndOf('TaskPreempted', { taskId: 't', agentId: '', attempt: 1 }, occurred)).toBeUndefined();
+  });
+
   it('a cancelled task, which will not run again, frees every slot its agent holds for it', () => {
     expect(taskEndOf('TaskCancelled', { taskId: 't', agentId: 'a' }, occurred)).toMatchObject({
       agentId: 'a',
