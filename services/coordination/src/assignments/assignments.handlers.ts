@@ -162,7 +162,14 @@ export class AssignmentsHandlers {
       agentId,
       streamVersion: version,
       selection: toSelection(selection),
+      ...this.providerOf(agentId),
     });
+  }
+
+  /** The agent's provider and labels, which decide the pools its task claims by scope. */
+  private providerOf(agentId: string): { provider: string; labels: Record<string, string> } {
+    const profile = this.fleet.index.get(agentId)?.profile;
+    return { provider: profile?.provider ?? '', labels: { ...profile?.labels } };
   }
 
   /** A retried AssignAgent for an attempt an agent already holds: the same answer, nothing taken. */
@@ -172,6 +179,7 @@ export class AssignmentsHandlers {
     return create(AgentAssignmentSchema, {
       assigned: true,
       agentId,
+      ...this.providerOf(agentId),
       streamVersion: BigInt(agent?.version ?? 0),
       selection: toSelection({
         strategy: message.strategy || 'weighted',

@@ -84,11 +84,21 @@ describe('agent slots over real NATS and PostgreSQL', () => {
 
   it('records the selection with the assignment and answers a retry with the same agent', async () => {
     const capability = `cap-${randomUUID()}`;
-    const best = await registerAgent(c, { capabilities: [{ name: capability, level: 0.9 }] });
+    const best = await registerAgent(c, {
+      capabilities: [{ name: capability, level: 0.9 }],
+      provider: 'anthropic',
+      labels: { region: 'eu' },
+    });
     await registerAgent(c, { capabilities: [{ name: capability, level: 0.2 }] });
     const taskId = randomUUID();
     const first = await assign(c, capability, { taskId });
-    expect(first).toMatchObject({ assigned: true, agentId: best });
+    // the provider and labels decide which scoped pools the task claims
+    expect(first).toMatchObject({
+      assigned: true,
+      agentId: best,
+      provider: 'anthropic',
+      labels: { region: 'eu' },
+    });
     expect(first.selection?.candidates).toHaveLength(2);
     expect(first.selection?.candidates[0]?.reasons.join()).toMatch(/capability/);
     const again = await assign(c, capability, { taskId });
