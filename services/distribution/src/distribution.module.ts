@@ -5,6 +5,8 @@ import { messagingObserver, registerRelayMetrics, type ServiceMetrics } from '@o
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { CoordinationConsumers } from './tasks/coordination.consumers';
+import { ResourcesConsumers } from './tasks/resources.consumers';
+import { ClaimsGate } from './tasks/claims-gate';
 import { Dispatcher } from './tasks/dispatcher';
 import { TasksHandlers } from './tasks/tasks.handlers';
 import { WorkflowHost } from './tasks/workflow-host';
@@ -61,9 +63,11 @@ export class DistributionModule implements OnApplicationShutdown {
           },
         },
         WorkflowHost,
+        ClaimsGate,
         Dispatcher,
         TasksHandlers,
         CoordinationConsumers,
+        ResourcesConsumers,
         WorkflowsHandlers,
         serviceRelay({
           inject: [EVENT_STORE],

@@ -1,24 +1,35 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
 import {
   Inject,
   Injectable,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AssignAgentSchema, ReleaseAgentSchema, commandInfo, type AgentAssignment } from '@orch/contracts';
-import { taskById, type TaskState, type Workflow } from '@orch/distribution';
+import {
+  AssignAgentSchema,
+  ReleaseAgentSchema,
+  commandInfo,
+  type AgentAssignment,
+  type AllocationResult,
+} from '@orch/contracts';
+import { taskById, type ClaimWait, type TaskState, type Workflow } from '@orch/distribution';
 import { isDomainError } from '@orch/domain-kit';
 import { CommandBus, MESSAGING_LOGGER } from '@orch/messaging';
 import type { ServiceMetrics } from '@orch/observability';
 import type { Logger } from 'pino';
 import { registerDispatchMetrics, type DispatchMetrics } from '../metrics';
 import { CLOCK, DISTRIBUTION_OPTIONS, METRICS, type Clock, type DistributionModuleOptions } from '../tokens';
+import { ClaimsGate } from './claims-gate';
 import type { ReadyEntry } from './ready-queue';
 import { WorkflowHost } from './workflow-host';
 import { toSelectionData } from './workflow.mapping';
 
 const ASSIGN = commandInfo('coordination.AssignAgent');
 const RELEASE = commandInfo('coordination.ReleaseAgent');
+const CLAIM_WAITS: readonly ClaimWait[] = ['resources', 'lock', 'budget'];
+/** A task whose claims the allocator rejected is offered again after this long. */
+const INVALID_CLAIMS_RETRY_MS = 30_000;
 
 /**
  * Gives ready tasks to agents (docs/orchestration.md step 3): by priority then age, at most
@@ -42,6 +53,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     private readonly host: WorkflowHost,
     private readonly bus: CommandBus,
+    private readonly claims: ClaimsGate,
     @Inject(DISTRIBUTION_OPTIONS) private readonly options: DistributionModuleOptions,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) metrics: ServiceMetrics,
@@ -118,6 +130,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       this.parked.set(entry.taskId, entry);
       return;
     }
+    const attempt = task.attempt + 1;
+    if (this.claims.needsClaims(task) && !(await this.takeClaims(entry, wf, task, attempt, reply))) return;
     const at = this.clock.now();
     try {
       await this.host.execute(
@@ -138,7 +152,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     } catch (err) {
       if (isDomainError(err)) {
         this.metrics.offers.inc({ outcome: 'rejected' });
-        await this.release(wf.sessionId, task.taskId, task.attempt + 1, reply.agentId, err.message);
+        await this.release(wf.sessionId, task.taskId, attempt, reply.agentId, err.message);
+        if (this.claims.needsClaims(task))
+          await this.claims.release(wf.sessionId, task.taskId, attempt, err.message);
         return;
       }
       await this.settleUnknown(entry, task, reply.agentId, err);
@@ -146,8 +162,91 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
+   * Asks resources for the attempt's claims once its agent is known (docs/adr/0009). Granted: the
+   * assignment goes ahead. Otherwise the slot is given back and the task waits without an agent:
+   * for the allocator to grant it (queued: `ResourcesAllocated` resumes it), or until a retry time
+   * (refused by wait-die, or claims resources cannot accept). Resources not answering leaves the
+   * task ready, parked like a task no agent could take.
+   */
+  private async takeClaims(
+    entry: ReadyEntry,
+    wf: Workflow,
+    task: TaskState,
+    attempt: number,
+    reply: AgentAssignment,
+  ): Promise<boolean> {
+    const agent = { agentId: reply.agentId, provider: reply.provider, labels: reply.labels };
+    let result: AllocationResult;
+    try {
+      result = await this.claims.allocate(wf, task, attempt, agent);
+    } catch (err) {
+      await this.release(wf.sessionId, task.taskId, attempt, reply.agentId, 'its claims were not granted');
+      if (!isDomainError(err)) {
+        this.logger.warn({ err, taskId: task.taskId }, 'resources.Allocate failed; the task stays ready');
+        this.metrics.offers.inc({ outcome: 'error' });
+        this.parked.set(entry.taskId, entry);
+        return false;
+      }
+      // Claims the allocator rejects (a pool that does not exist): looked at again later, so defining
+      // the pool or adapting the task lets it run.
+      this.metrics.offers.inc({ outcome: 'claims_invalid' });
+      await this.hold(wf, task, attempt, 'resources', `its claims are not valid: ${err.message}`, {
+        retryAt: new Date(this.clock.now().getTime() + INVALID_CLAIMS_RETRY_MS),
+      });
+      return false;
+    }
+    if (result.status === 'granted') return true;
+    await this.release(wf.sessionId, task.taskId, attempt, reply.agentId, `its claims are ${result.status}`);
+    this.metrics.offers.inc({ outcome: `claims_${result.status}` });
+    const waitingFor = CLAIM_WAITS.find((w) => w === result.waitingFor) ?? 'resources';
+    const retryAt =
+      result.status === 'refused'
+        ? result.retryAt
+          ? timestampDate(result.retryAt)
+          : new Date(this.clock.now().getTime() + this.options.dispatch.retryIntervalMs)
+        : undefined;
+    await this.hold(wf, task, attempt, waitingFor, result.reason, {
+      retryAt,
+      conflictId: result.conflictIds[0] ?? '',
+    });
+    return false;
+  }
+
+  /** Records that the task waits for its claims; a task that moved on meanwhile is left alone. */
+  private async hold(
+    wf: Workflow,
+    task: TaskState,
+    attempt: number,
+    waitingFor: ClaimWait,
+    reason: string,
+    more: { retryAt?: Date | undefined; conflictId?: string },
+  ): Promise<void> {
+    try {
+      await this.host.execute(
+        wf.sessionId,
+        {
+          type: 'HoldTask',
+          taskId: task.taskId,
+          attempt,
+          waitingFor,
+          reason,
+          conflictId: more.conflictId ?? '',
+          retryAt: more.retryAt,
+          at: this.clock.now(),
+        },
+        { correlationId: wf.sessionId, causationId: task.taskId },
+      );
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      // Cancelled or ended meanwhile: resources withdraws the wait when it sees the task's end.
+      this.logger.debug({ taskId: task.taskId, reason: err.message }, 'a task that moved on does not wait');
+    }
+  }
+
+  /**
    * MarkAssigned failed without an answer (the store, a run of lost races): the stream says
-   * whether the assignment was recorded; the slot is given back when it was not. When the
+   * whether the assignment was recorded; the slot is given back when it was not (claims granted
+   * stay: the next offer is the same attempt, which the allocator answers with the same grant). When the
    * stream cannot be read either, the task is offered again later, keeping the slot:
    * coordination answers a repeated AssignAgent with the agent already holding it.
    */

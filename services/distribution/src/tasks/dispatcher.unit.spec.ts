@@ -1,5 +1,11 @@
 import { create, type Message } from '@bufbuild/protobuf';
-import { AgentAssignmentSchema, type CommandTypeInfo } from '@orch/contracts';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import {
+  AgentAssignmentSchema,
+  AllocationResultSchema,
+  type AllocationResult,
+  type CommandTypeInfo,
+} from '@orch/contracts';
 import {
   taskSpec,
   workflowDecider,
@@ -7,12 +13,13 @@ import {
   type WorkflowCommand,
   type WorkflowState,
 } from '@orch/distribution';
-import { IllegalStateError } from '@orch/domain-kit';
+import { IllegalStateError, NotFoundError } from '@orch/domain-kit';
 import type { CommandBus } from '@orch/messaging';
 import { testLogger } from '@orch/messaging/testing';
 import { createMetrics } from '@orch/observability';
 import { eventually } from '@orch/testing';
 import type { DistributionModuleOptions } from '../tokens';
+import type { ClaimsGate } from './claims-gate';
 import { Dispatcher } from './dispatcher';
 import { ReadyQueue } from './ready-queue';
 import type { WorkflowHost } from './workflow-host';
@@ -91,18 +98,44 @@ class FakeBus {
   }
 }
 
+/** resources as the dispatcher sees it: whether to ask, and the allocator's answer (scripted). */
+class FakeClaims {
+  needed = false;
+  answer: () => Promise<AllocationResult> = async () => create(AllocationResultSchema, { status: 'granted' });
+  readonly asked: { attempt: number; agentId: string; provider: string }[] = [];
+  readonly released: { taskId: string; attempt: number }[] = [];
+  needsClaims(): boolean {
+    return this.needed;
+  }
+  allocate(
+    _wf: Workflow,
+    _task: unknown,
+    attempt: number,
+    agent: { agentId: string; provider: string },
+  ): Promise<AllocationResult> {
+    this.asked.push({ attempt, agentId: agent.agentId, provider: agent.provider });
+    return this.answer();
+  }
+  async release(_sessionId: string, taskId: string, attempt: number): Promise<void> {
+    this.released.push({ taskId, attempt });
+  }
+}
+
 describe('Dispatcher', () => {
   let host: FakeHost;
   let bus: FakeBus;
+  let claims: FakeClaims;
   let dispatcher: Dispatcher;
 
   beforeEach(() => {
     host = new FakeHost();
     bus = new FakeBus();
+    claims = new FakeClaims();
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });
     dispatcher = new Dispatcher(
       host as unknown as WorkflowHost,
       bus as unknown as CommandBus,
+      claims as unknown as ClaimsGate,
       options,
       { now: () => now },
       metrics,
@@ -211,5 +244,85 @@ describe('Dispatcher', () => {
     host.offerTask();
     await new Promise((r) => setImmediate(r));
     expect(bus.assignRequests).toEqual([]);
+  });
+
+  describe('with claims', () => {
+    const current = () => host.wf.tasks.get(task!.taskId)!;
+    beforeEach(() => {
+      claims.needed = true;
+    });
+
+    it('assigns once resources grants the attempt its claims', async () => {
+      host.offerTask();
+      await eventually(assigned);
+      expect(claims.asked).toEqual([{ attempt: 1, agentId: 'a1', provider: '' }]);
+      expect(bus.releases).toEqual([]);
+    });
+
+    it('gives the slot back and lets the task wait, with the reason, when its claims are queued', async () => {
+      claims.answer = async () =>
+        create(AllocationResultSchema, {
+          status: 'waiting',
+          waitingFor: 'lock',
+          reason: 'repo:acme/api is held by task t-9',
+          conflictIds: ['c-1'],
+        });
+      host.offerTask();
+      await eventually(() => (current().status === 'waiting' ? true : undefined));
+      expect(current()).toMatchObject({
+        waitingFor: 'lock',
+        waitReason: 'repo:acme/api is held by task t-9',
+        conflictId: 'c-1',
+        notBefore: '',
+      });
+      expect(bus.releases[0]).toMatchObject({ agentId: 'a1', attempt: 1 });
+    });
+
+    it('waits until the retry time a refusal gives (wait-die)', async () => {
+      const retryAt = new Date(now.getTime() + 5_000);
+      claims.answer = async () =>
+        create(AllocationResultSchema, {
+          status: 'refused',
+          reason: 'wait-die: an older task holds the lock',
+          retryAt: timestampFromDate(retryAt),
+        });
+      host.offerTask();
+      await eventually(() => (current().status === 'waiting' ? true : undefined));
+      expect(Date.parse(current().notBefore)).toBe(retryAt.getTime());
+      expect(current().waitingFor).toBe('resources');
+    });
+
+    it('looks again later at claims the allocator rejects', async () => {
+      claims.answer = async () => {
+        throw new NotFoundError('pool gpu does not exist');
+      };
+      host.offerTask();
+      await eventually(() => (current().status === 'waiting' ? true : undefined));
+      expect(current().waitReason).toContain('pool gpu does not exist');
+      expect(Date.parse(current().notBefore)).toBeGreaterThan(now.getTime());
+      expect(bus.releases).toHaveLength(1);
+    });
+
+    it('leaves the task ready and gives the slot back when resources does not answer', async () => {
+      claims.answer = async () => {
+        throw new Error('no responders');
+      };
+      host.offerTask();
+      await eventually(() => bus.releases[0]);
+      expect(current().status).toBe('ready');
+      claims.answer = async () => create(AllocationResultSchema, { status: 'granted' });
+      dispatcher.wake();
+      await eventually(assigned);
+    });
+
+    it('gives the claims back too when the workflow refuses the assignment', async () => {
+      host.execute = async () => {
+        throw new IllegalStateError('task is cancelled, not ready');
+      };
+      host.offerTask();
+      await eventually(() => claims.released[0]);
+      expect(claims.released[0]).toEqual({ taskId: task!.taskId, attempt: 1 });
+      expect(bus.releases).toHaveLength(1);
+    });
   });
 });
