@@ -110,6 +110,18 @@ describe('AggregateCache', () => {
     });
   });
 
+  it('records each decision on the first event it produced, also when decided together', async () => {
+    const cache = newCache(store);
+    await cache.execute(streamId, { type: 'OpenPool', capacity: 5 });
+    await Promise.all(['a', 'b'].map((holder) => cache.execute(streamId, { type: 'Reserve', holder })));
+    const events = await store.readStream(streamId);
+    expect(events.map((e) => e.metadata.decision)).toEqual([
+      { type: 'OpenPool', capacity: 5 },
+      { type: 'Reserve', holder: 'a' },
+      { type: 'Reserve', holder: 'b' },
+    ]);
+  });
+
   it('rejects only the commands the decider refuses when they were decided together', async () => {
     const cache = newCache(store);
     await cache.execute(streamId, { type: 'OpenPool', capacity: 2 });

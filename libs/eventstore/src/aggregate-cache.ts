@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Decider } from '@orch/domain-kit';
 import type { AppendResult, EventMetadataInput, EventStore, NewEvent, RecordedEvent } from './contract';
+import { recordDecision } from './decision-record';
 import { isWrongExpectedVersion } from './errors';
 
 export interface AggregateCacheOptions<C, E extends { readonly type: string }, S> {
@@ -207,15 +208,16 @@ export class AggregateCache<C, E extends { readonly type: string }, S> {
         const events = [...decider.decide(p.command, state)];
         state = events.reduce(decider.evolve, state);
         version += BigInt(events.length);
-        return { events, newEvents: this.toNewEvents(events, p.metadata), state, version };
+        return { events, newEvents: this.toNewEvents(events, p.metadata, p.command), state, version };
       } catch (error) {
         return { events: [], newEvents: [], state, version, error };
       }
     });
   }
 
-  private toNewEvents(events: readonly E[], metadata: EventMetadataInput): NewEvent[] {
+  private toNewEvents(events: readonly E[], metadata: EventMetadataInput, command: C): NewEvent[] {
     const { command: recordedCommand, ...rest } = metadata;
+    const decision = events.length > 0 ? recordDecision(command) : undefined;
     return events.map((event, i): NewEvent => {
       const { type, data, schemaVersion } = this.options.toNewEvent(event);
       return {
@@ -223,7 +225,8 @@ export class AggregateCache<C, E extends { readonly type: string }, S> {
         type,
         data,
         ...(schemaVersion !== undefined ? { schemaVersion } : {}),
-        metadata: i === 0 && recordedCommand ? { ...rest, command: recordedCommand } : rest,
+        metadata:
+          i === 0 ? { ...rest, ...(recordedCommand ? { command: recordedCommand } : {}), decision } : rest,
       };
     });
   }

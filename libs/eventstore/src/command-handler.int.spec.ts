@@ -121,6 +121,8 @@ describe('executeCommand', () => {
       correlationId: 'session-9',
       causationId: 'cmd-9',
       command: { name: 'OpenPool', payload: { capacity: 1 } },
+      // the domain command the events were decided from, for replay's verify
+      decision: { type: 'OpenPool', capacity: 1 },
     });
     expect(second!.metadata).toEqual({ correlationId: 'session-9', causationId: 'cmd-9' });
   });

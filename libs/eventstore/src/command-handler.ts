@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Decider } from '@orch/domain-kit';
 import type { Logger } from 'pino';
 import type { AppendResult, EventMetadataInput, EventStore, NewEvent, RecordedEvent } from './contract';
+import { recordDecision } from './decision-record';
 import { isWrongExpectedVersion } from './errors';
 
 /** When to read from, and write, snapshots of the folded state. */
@@ -76,7 +77,13 @@ export async function executeCommand<C, E extends { readonly type: string }, S>(
     const newEvents = events.map((event, i): NewEvent => {
       const { type, data, schemaVersion } = toNewEvent(event);
       const metadata =
-        i === 0 && recordedCommand ? { ...metadataRest, command: recordedCommand } : metadataRest;
+        i === 0
+          ? {
+              ...metadataRest,
+              ...(recordedCommand ? { command: recordedCommand } : {}),
+              decision: recordDecision(command),
+            }
+          : metadataRest;
       return {
         eventId: newEventId(),
         type,

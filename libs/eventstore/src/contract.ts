@@ -28,6 +28,12 @@ export interface EventMetadataInput {
    * yesterday's history. Stored once per append (on its first event) by convention of the caller.
    */
   readonly command?: { readonly name: string; readonly payload: unknown };
+  /**
+   * The domain command the decider decided these events from, as `recordDecision` writes it (Dates
+   * tagged). Stored on the first event of each decision by AggregateCache and executeCommand, so
+   * replay can decide it again and compare (verify).
+   */
+  readonly decision?: unknown;
 }
 
 /** An event to append. */
