@@ -5,4 +5,7 @@ export * from './gen/orchestrator/coordination/v1/agents_pb';
 export * from './gen/orchestrator/coordination/v1/sessions_pb';
 export * from './gen/orchestrator/distribution/v1/workflows_pb';
 export * from './gen/orchestrator/distribution/v1/tasks_pb';
+export * from './gen/orchestrator/resources/v1/resources_pb';
+export * from './gen/orchestrator/conflicts/v1/conflicts_pb';
+export * from './gen/orchestrator/analytics/v1/analytics_pb';
 export * from './registry';

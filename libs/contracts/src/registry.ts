@@ -5,6 +5,9 @@ import { file_orchestrator_coordination_v1_sessions } from './gen/orchestrator/c
 import { file_orchestrator_distribution_v1_tasks } from './gen/orchestrator/distribution/v1/tasks_pb';
 import { file_orchestrator_v1_orchestration } from './gen/orchestrator/v1/orchestration_pb';
 import { file_orchestrator_distribution_v1_workflows } from './gen/orchestrator/distribution/v1/workflows_pb';
+import { file_orchestrator_resources_v1_resources } from './gen/orchestrator/resources/v1/resources_pb';
+import { file_orchestrator_conflicts_v1_conflicts } from './gen/orchestrator/conflicts/v1/conflicts_pb';
+import { file_orchestrator_analytics_v1_analytics } from './gen/orchestrator/analytics/v1/analytics_pb';
 import { command, event, file_orchestrator_v1_options } from './gen/orchestrator/v1/options_pb';
 import { file_orchestrator_v1_envelope } from './gen/orchestrator/v1/envelope_pb';
 
@@ -17,6 +20,9 @@ export const protoFiles: readonly GenFile[] = [
   file_orchestrator_coordination_v1_sessions,
   file_orchestrator_distribution_v1_workflows,
   file_orchestrator_distribution_v1_tasks,
+  file_orchestrator_resources_v1_resources,
+  file_orchestrator_conflicts_v1_conflicts,
+  file_orchestrator_analytics_v1_analytics,
 ];
 
 /** A domain event type, as declared in proto/ with the `(orchestrator.v1.event)` option. */
