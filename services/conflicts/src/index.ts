@@ -1,0 +1,2 @@
+export { startConflicts, type ConflictsService, type StartOptions } from './app';
+export { loadConfig, type ConflictsConfig } from './config';

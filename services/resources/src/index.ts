@@ -1,0 +1,2 @@
+export { startResources, type ResourcesService, type StartOptions } from './app';
+export { loadConfig, type ResourcesConfig } from './config';
