@@ -4,6 +4,8 @@ import { Messaging, MessagingModule } from '@orch/messaging';
 import { HealthRegistry, type ServiceMetrics } from '@orch/observability';
 import type { Logger } from 'pino';
 import { AgentsController } from './agents/agents.controller';
+import { AnalyticsController } from './analytics/analytics.controller';
+import { LiveMetrics } from './analytics/live-metrics';
 import { AccessGuard } from './auth/access.guard';
 import { CommandSender } from './commands/command-sender';
 import type { GatewayConfig } from './config';
@@ -23,6 +25,11 @@ import { WorkflowsController } from './workflows/workflows.controller';
 import { OrchestrationController } from './orchestration/orchestration.controller';
 import { SessionsController } from './orchestration/sessions.controller';
 import { TasksController } from './orchestration/tasks.controller';
+import { AllocationController } from './resources/allocation.controller';
+import { ConflictsController } from './resources/conflicts.controller';
+import { PoolClaimsCheck } from './resources/pool-claims';
+import { PoolsController } from './resources/pools.controller';
+import { ReplayController } from './replay/replay.controller';
 
 /** The gateway: its own PostgreSQL schema (keys, idempotency) and NATS for everything else. */
 @Module({})
@@ -47,6 +54,11 @@ export class GatewayModule {
         SessionsController,
         TasksController,
         OrchestrationController,
+        PoolsController,
+        AllocationController,
+        ConflictsController,
+        AnalyticsController,
+        ReplayController,
         EventsController,
       ],
       providers: [
@@ -80,6 +92,8 @@ export class GatewayModule {
           inject: [Database, Messaging],
         },
         CommandSender,
+        PoolClaimsCheck,
+        LiveMetrics,
         KeysRepository,
         KeysService,
         BootstrapAdminKey,

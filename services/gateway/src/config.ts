@@ -32,6 +32,8 @@ export interface GatewayConfig {
   readonly idempotencyLeaseMs: number;
   readonly commandTimeoutMs: number;
   readonly sseHeartbeatMs: number;
+  /** How often an SSE stream that asked for live metrics gets an `event: metrics` summary. */
+  readonly analyticsSseIntervalMs: number;
   /**
    * Trust X-Forwarded-For from the load balancer in front, so per-address rate limits see the
    * client's address instead of the balancer's. Only enable behind a proxy that sets it.
@@ -108,6 +110,7 @@ const envSchema = z.object({
   GATEWAY_IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30, 24),
   GATEWAY_COMMAND_TIMEOUT_MS: int(100, 120_000, 5_000),
   GATEWAY_SSE_HEARTBEAT_MS: int(100, 300_000, 15_000),
+  ANALYTICS_SSE_INTERVAL_MS: int(100, 3_600_000, 5_000),
   GATEWAY_TRUST_PROXY: bool(false),
   GATEWAY_OPENAPI_UI: bool(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -152,6 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     idempotencyLeaseMs: commandTimeoutMs * 2 + 30_000,
     commandTimeoutMs,
     sseHeartbeatMs: e.GATEWAY_SSE_HEARTBEAT_MS,
+    analyticsSseIntervalMs: e.ANALYTICS_SSE_INTERVAL_MS,
     trustProxy: e.GATEWAY_TRUST_PROXY,
     openApiUi: e.GATEWAY_OPENAPI_UI,
     logLevel: e.LOG_LEVEL,

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       idempotencyTtlMs: 24 * 3_600_000,
       commandTimeoutMs: 5000,
       sseHeartbeatMs: 15_000,
+      analyticsSseIntervalMs: 5_000,
       openApiUi: true,
     });
     expect(c.adminKey).toBeUndefined();
@@ -29,8 +30,15 @@ describe('loadConfig', () => {
       GATEWAY_RATE_LIMIT_VIEWER: '5',
       GATEWAY_RATE_LIMIT_ANONYMOUS: '2',
       GATEWAY_OPENAPI_UI: 'false',
+      ANALYTICS_SSE_INTERVAL_MS: '250',
     });
-    expect(c).toMatchObject({ port: 9090, namespace: 'staging', bodyLimitBytes: 2048, openApiUi: false });
+    expect(c).toMatchObject({
+      port: 9090,
+      namespace: 'staging',
+      bodyLimitBytes: 2048,
+      openApiUi: false,
+      analyticsSseIntervalMs: 250,
+    });
     expect(c.rateLimits.perRole.viewer).toBe(5);
     expect(c.rateLimits.anonymous).toBe(2);
     expect(c.adminKey).toHaveLength(40);
@@ -56,6 +64,12 @@ describe('loadConfig', () => {
     const run = () => loadConfig({ ...base, DATABASE_URL: 'mysql://x', GATEWAY_PORT: '70000' });
     expect(run).toThrow('DATABASE_URL: must be a postgres or postgresql URL');
     expect(run).toThrow('GATEWAY_PORT: must be an integer between 0 and 65535');
+  });
+
+  it('refuses a live-metrics interval below 100 ms', () => {
+    expect(() => loadConfig({ ...base, ANALYTICS_SSE_INTERVAL_MS: '10' })).toThrow(
+      'ANALYTICS_SSE_INTERVAL_MS: must be an integer between 100 and 3600000',
+    );
   });
 
   it('treats an empty variable as unset', () => {

@@ -1,7 +1,7 @@
 import type { Message } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import { commandTypes, type CommandTypeInfo } from '@orch/contracts';
-import { CommandBus } from '@orch/messaging';
+import { CommandBus, type RequestContext } from '@orch/messaging';
 import type { ServiceMetrics } from '@orch/observability';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
@@ -27,6 +27,9 @@ export interface SendOptions {
   readonly extraTimeoutMs?: number;
 }
 
+/** Who the gateway's own queries act as: a reader, never a particular API key. */
+export const GATEWAY_PRINCIPAL: Principal = { id: 'gateway', role: 'viewer' };
+
 /**
  * Sends commands and queries for HTTP handlers: the request's correlation id and the principal
  * travel explicitly with each, and each round trip is timed by outcome.
@@ -46,14 +49,38 @@ export class CommandSender {
     principal: Principal,
     options: SendOptions = {},
   ): Promise<Res> {
+    return this.dispatch<Res>(info, payload, {
+      correlationId: options.correlationId ?? req.id,
+      ...(options.commandId ? { commandId: options.commandId } : {}),
+      principal,
+      timeoutMs: this.config.commandTimeoutMs + (options.extraTimeoutMs ?? 0),
+    });
+  }
+
+  /**
+   * Sends a query on the gateway's own behalf, outside any HTTP request (e.g. one poll whose answer
+   * many SSE clients share): it travels as the principal {@link GATEWAY_PRINCIPAL}.
+   */
+  async sendAsGateway<Res extends Message>(
+    info: CommandTypeInfo,
+    payload: Message,
+    correlationId: string,
+  ): Promise<Res> {
+    return this.dispatch<Res>(info, payload, {
+      correlationId,
+      principal: GATEWAY_PRINCIPAL,
+      timeoutMs: this.config.commandTimeoutMs,
+    });
+  }
+
+  private async dispatch<Res extends Message>(
+    info: CommandTypeInfo,
+    payload: Message,
+    ctx: RequestContext,
+  ): Promise<Res> {
     const end = this.metrics.commandDuration.startTimer({ command: `${info.service}.${info.name}` });
     try {
-      const res = await this.bus.request<Res>(info, payload, {
-        correlationId: options.correlationId ?? req.id,
-        ...(options.commandId ? { commandId: options.commandId } : {}),
-        principal,
-        timeoutMs: this.config.commandTimeoutMs + (options.extraTimeoutMs ?? 0),
-      });
+      const res = await this.bus.request<Res>(info, payload, ctx);
       end({ outcome: 'ok' });
       return res;
     } catch (err) {

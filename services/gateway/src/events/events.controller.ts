@@ -9,13 +9,21 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type Consumer,
+  type ConsumerMessages,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ValidationError } from '@orch/domain-kit';
 import { decodeEventMessage, Headers, MESSAGING_NAMING, NATS_CONNECTION, type Naming } from '@orch/messaging';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { MAX_WINDOW_MINUTES, MetricsSummarySchema } from '../analytics/analytics.schemas';
+import { LiveMetrics, type MetricsUpdate } from '../analytics/live-metrics';
 import { Allow, READERS } from '../auth/access';
 import type { GatewayConfig } from '../config';
 import { CORRELATION_HEADER } from '../http/correlation';
@@ -24,7 +32,8 @@ import { ApiProblems } from '../openapi/openapi';
 import { DependencyUnavailableError } from '../problem/errors';
 import { GATEWAY_CONFIG, LOGGER } from '../tokens';
 import { ZodPipe } from '../validation/zod.pipe';
-import { eventData, sseComment, sseFrame } from './sse';
+import { eventData, sseComment, sseEvent, sseFrame } from './sse';
+import { METRICS_TYPE, streamSelection, type StreamSelection } from './stream-selection';
 
 const TYPE = /^[A-Za-z0-9_-]+$/;
 const SEQUENCE = /^\d{1,15}$/;
@@ -43,13 +52,19 @@ export const StreamQuerySchema = z.strictObject({
     .refine((types) => types.every((t) => TYPE.test(t)), 'comma-separated event type names ([A-Za-z0-9_-])')
     .optional(),
   lastEventId: z.string().regex(SEQUENCE, 'a JetStream sequence number').optional(),
+  metrics: z
+    .enum(['1', 'true', '0', 'false'], { message: 'must be 1, true, 0 or false' })
+    .transform((v) => v === '1' || v === 'true')
+    .optional(),
+  metricsWindowMinutes: z.coerce.number().int().min(1).max(MAX_WINDOW_MINUTES).optional(),
 });
 export type StreamQuery = z.output<typeof StreamQuerySchema>;
 
 /**
  * Live events as Server-Sent Events, read from the JetStream events stream through an ordered
  * (ephemeral, unacknowledged) consumer per client: nothing durable is left behind, and the
- * consumer is deleted when the client goes away.
+ * consumer is deleted when the client goes away. A client that opts in also gets live metrics
+ * summaries ({@link LiveMetrics}, one poll of the analytics service shared by every such client).
  */
 @ApiTags('events')
 @ApiBearerAuth()
@@ -63,6 +78,7 @@ export class EventsController implements BeforeApplicationShutdown {
     @Inject(MESSAGING_NAMING) private readonly naming: Naming,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(LiveMetrics) private readonly liveMetrics: LiveMetrics,
   ) {}
 
   @Get('stream')
@@ -70,6 +86,13 @@ export class EventsController implements BeforeApplicationShutdown {
   @ApiOperation({
     summary:
       'Server-Sent Events: `id` = stream sequence, `event` = type, `data` = event JSON; resumes after Last-Event-ID',
+    description:
+      'With `metrics=1` (or `metrics` among `types`) the stream also carries, every ANALYTICS_SSE_INTERVAL_MS ' +
+      '(5 s by default), an `event: metrics` frame without an id whose `data` is ' +
+      `{${Object.keys(MetricsSummarySchema.shape).join(', ')}}` +
+      ' (positions as decimal strings, durations in ms, cost in USD), or `event: metrics-error` with ' +
+      '{status, type, detail} when the analytics service could not answer. `types=metrics` alone carries ' +
+      'metrics only. Figures are limited to `sessionId` when one is given.',
   })
   @ApiProduces('text/event-stream')
   @ApiQuery({
@@ -80,12 +103,24 @@ export class EventsController implements BeforeApplicationShutdown {
   @ApiQuery({
     name: 'types',
     required: false,
-    description: 'Comma-separated event types, e.g. TaskAssigned,TaskSucceeded',
+    description: 'Comma-separated event types, e.g. TaskAssigned,TaskSucceeded; `metrics` adds live metrics',
   })
   @ApiQuery({
     name: 'lastEventId',
     required: false,
     description: 'Resume after this id (when the header cannot be set)',
+  })
+  @ApiQuery({
+    name: 'metrics',
+    required: false,
+    description: 'Add live metrics summaries (1 or true)',
+    schema: { type: 'string', enum: ['1', 'true', '0', 'false'] },
+  })
+  @ApiQuery({
+    name: 'metricsWindowMinutes',
+    required: false,
+    description: 'Window of the cost in the metrics summaries (default 60)',
+    schema: { type: 'integer', minimum: 1, maximum: MAX_WINDOW_MINUTES },
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiResponse({ status: 200, description: 'An endless text/event-stream' })
@@ -96,14 +131,17 @@ export class EventsController implements BeforeApplicationShutdown {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const resumeAfter = this.lastEventId(req, query);
-    const types = query.types ?? [];
-    const consumer = await this.openConsumer(resumeAfter, types);
-    let messages: ConsumerMessages;
-    try {
-      messages = await consumer.consume({ max_messages: 256 });
-    } catch (cause) {
-      await consumer.delete().catch(() => undefined);
-      throw new DependencyUnavailableError('the events stream', { cause });
+    const selection = streamSelection(query);
+    let consumer: Consumer | undefined;
+    let messages: ConsumerMessages | undefined;
+    if (selection.events) {
+      consumer = await this.openConsumer(resumeAfter, selection.eventTypes);
+      try {
+        messages = await consumer.consume({ max_messages: 256 });
+      } catch (cause) {
+        await consumer.delete().catch(() => undefined);
+        throw new DependencyUnavailableError('the events stream', { cause });
+      }
     }
 
     // From here on the response is ours: headers go out now so the client knows it is connected.
@@ -121,50 +159,79 @@ export class EventsController implements BeforeApplicationShutdown {
     const heartbeat = setInterval(() => raw.write(sseComment('heartbeat')), this.config.sseHeartbeatMs);
 
     let closed = false;
+    let ended!: () => void;
+    const whenClosed = new Promise<void>((resolve) => (ended = resolve));
+    const stopMetrics = selection.metrics
+      ? this.liveMetrics.subscribe(
+          {
+            ...(query.sessionId !== undefined ? { sessionId: query.sessionId } : {}),
+            ...(query.metricsWindowMinutes !== undefined
+              ? { windowMinutes: query.metricsWindowMinutes }
+              : {}),
+          },
+          (update) => {
+            // A client not reading misses a summary rather than making the gateway buffer it.
+            if (!closed && !raw.writableNeedDrain) raw.write(metricsFrame(update));
+          },
+        )
+      : undefined;
     const close = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
-      void messages.close();
-      consumer.delete().catch(() => undefined);
+      stopMetrics?.();
+      if (messages) void messages.close();
+      consumer?.delete().catch(() => undefined);
       finishSpan(req, 200);
       if (!raw.writableEnded) raw.end();
+      ended();
     };
     req.raw.once('close', close);
     raw.once('close', close);
     this.open.add(close);
 
-    const filterTypes = types.length > 1 ? new Set(types) : undefined;
     try {
-      for await (const m of messages) {
-        if (closed) break;
-        // Headers let most non-matching events be skipped without decoding them; the envelope
-        // decides for publishers that did not set them.
-        const headerType = m.headers?.get(Headers.eventType) ?? '';
-        const headerSession = m.headers?.get(Headers.correlationId) ?? '';
-        if (filterTypes && headerType !== '' && !filterTypes.has(headerType)) continue;
-        if (query.sessionId !== undefined && headerSession !== '' && headerSession !== query.sessionId)
-          continue;
-        let event;
-        try {
-          event = decodeEventMessage(m.data);
-        } catch (err) {
-          this.logger.warn(
-            { err, seq: m.seq, subject: m.subject },
-            'skipping an event the stream cannot decode',
-          );
-          continue;
-        }
-        if (filterTypes && !filterTypes.has(event.type)) continue;
-        if (query.sessionId !== undefined && event.correlationId !== query.sessionId) continue;
-        // A slow client holds its consumer back instead of buffering without bound here.
-        if (!raw.write(sseFrame(m.seq, event.type, eventData(event)))) await once(raw, 'drain');
-      }
+      if (messages) await this.relay(messages, selection, query.sessionId, raw, () => closed);
+      else await whenClosed;
     } catch (err) {
       if (!closed) this.logger.warn({ err }, 'event stream ended with an error');
     } finally {
       close();
       this.open.delete(close);
+    }
+  }
+
+  /** Writes the consumer's events that match the selection until the stream closes. */
+  private async relay(
+    messages: ConsumerMessages,
+    selection: StreamSelection,
+    sessionId: string | undefined,
+    raw: FastifyReply['raw'],
+    isClosed: () => boolean,
+  ): Promise<void> {
+    const filterTypes = selection.eventTypes.length > 1 ? new Set(selection.eventTypes) : undefined;
+    for await (const m of messages) {
+      if (isClosed()) break;
+      // Headers let most non-matching events be skipped without decoding them; the envelope
+      // decides for publishers that did not set them.
+      const headerType = m.headers?.get(Headers.eventType) ?? '';
+      const headerSession = m.headers?.get(Headers.correlationId) ?? '';
+      if (filterTypes && headerType !== '' && !filterTypes.has(headerType)) continue;
+      if (sessionId !== undefined && headerSession !== '' && headerSession !== sessionId) continue;
+      let event;
+      try {
+        event = decodeEventMessage(m.data);
+      } catch (err) {
+        this.logger.warn(
+          { err, seq: m.seq, subject: m.subject },
+          'skipping an event the stream cannot decode',
+        );
+        continue;
+      }
+      if (filterTypes && !filterTypes.has(event.type)) continue;
+      if (sessionId !== undefined && event.correlationId !== sessionId) continue;
+      // A slow client holds its consumer back instead of buffering without bound here.
+      if (!raw.write(sseFrame(m.seq, event.type, eventData(event)))) await once(raw, 'drain');
     }
   }
 
@@ -212,4 +279,11 @@ export class EventsController implements BeforeApplicationShutdown {
       throw new DependencyUnavailableError('the events stream', { cause });
     }
   }
+}
+
+/** A live-metrics frame: no id, so a reconnecting client still resumes after the last event. */
+function metricsFrame(update: MetricsUpdate): string {
+  return update.kind === 'summary'
+    ? sseEvent(METRICS_TYPE, update.summary)
+    : sseEvent('metrics-error', { status: update.status, type: update.type, detail: update.detail });
 }

@@ -3,69 +3,7 @@ import { Headers } from '@orch/messaging';
 import { publishRecordedEvent, recordedEvent } from '@orch/messaging/testing';
 import { eventually } from '@orch/testing';
 import { startTestGateway, type TestGateway } from '../testing/gateway-test-kit';
-
-interface Frame {
-  id?: string;
-  event?: string;
-  data?: Record<string, unknown>;
-  comment?: string;
-}
-
-const opened: { close(): Promise<void> }[] = [];
-
-/** A Server-Sent Events client over real HTTP that records every frame. */
-async function openStream(url: string, headers: Record<string, string>) {
-  const abort = new AbortController();
-  const res = await fetch(url, { headers, signal: abort.signal });
-  const frames: Frame[] = [];
-  const done = (async () => {
-    if (!res.body) return;
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done: end } = await reader.read();
-        if (end) return;
-        buffer += decoder.decode(value, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const frame: Frame = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(': ')) frame.comment = line.slice(2);
-            else if (line.startsWith('id: ')) frame.id = line.slice(4);
-            else if (line.startsWith('event: ')) frame.event = line.slice(7);
-            else if (line.startsWith('data: '))
-              frame.data = JSON.parse(line.slice(6)) as Record<string, unknown>;
-          }
-          frames.push(frame);
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
-  })();
-  const events = () => frames.filter((f) => f.event !== undefined);
-  const client = {
-    res,
-    frames,
-    events,
-    connected: () =>
-      eventually(() => (frames.some((f) => f.comment === 'connected') ? true : undefined), {
-        what: 'connected',
-      }),
-    waitForEvents: (n: number) =>
-      eventually(() => (events().length >= n ? events() : undefined), { what: `${n} events` }),
-    async close() {
-      abort.abort();
-      await done;
-    },
-  };
-  opened.push(client);
-  return client;
-}
+import { closeSseStreams, openSseStream as openStream } from '../testing/sse-client';
 
 describe('GET /api/events/stream (SSE over real HTTP)', () => {
   let gw: TestGateway;
@@ -88,7 +26,7 @@ describe('GET /api/events/stream (SSE over real HTTP)', () => {
 
   afterEach(async () => {
     // Also when an assertion failed mid-test: an open stream would keep its consumer alive.
-    await Promise.all(opened.splice(0).map((c) => c.close()));
+    await closeSseStreams();
   });
 
   afterAll(async () => {

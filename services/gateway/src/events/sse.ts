@@ -24,5 +24,10 @@ export function sseFrame(id: number, event: string, data: unknown): string {
   return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** A frame without an id (not resumable, e.g. live metrics): EventSource keeps the last id it saw. */
+export function sseEvent(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 /** A comment line: ignored by EventSource, keeps proxies from closing an idle stream. */
 export const sseComment = (text: string): string => `: ${text}\n\n`;

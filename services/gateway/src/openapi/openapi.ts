@@ -5,6 +5,19 @@ import { PROBLEM_CONTENT_TYPE } from '../problem/problem';
 
 type SchemaObject = Record<string, unknown>;
 
+/** Schemas validated one way and documented another (see {@link documentedAs}). */
+const documentation = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * Documents `schema` in OpenAPI as `document` says, and returns `schema`. For a schema that
+ * validates field by field (precise error paths) what is best described another way, e.g. a
+ * claim checked as one object but documented as `anyOf` its two kinds.
+ */
+export function documentedAs<S extends z.ZodType>(schema: S, document: z.ZodType): S {
+  documentation.set(schema, document);
+  return schema;
+}
+
 /**
  * The OpenAPI 3.0 schema of a zod schema, so validation and documentation come from one
  * definition. `io: 'input'` documents what clients send (defaults make fields optional).
@@ -14,6 +27,13 @@ export function openApiSchema(schema: z.ZodType, io: 'input' | 'output' = 'input
     target: 'openapi-3.0',
     io,
     unrepresentable: 'any',
+    override: (ctx) => {
+      const document = documentation.get(ctx.zodSchema as unknown as z.ZodType);
+      if (!document) return;
+      const target = ctx.jsonSchema as SchemaObject;
+      for (const key of Object.keys(target)) delete target[key];
+      Object.assign(target, openApiSchema(document, io));
+    },
   }) as SchemaObject;
   return json;
 }

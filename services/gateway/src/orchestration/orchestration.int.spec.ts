@@ -20,6 +20,7 @@ import { ConflictError } from '@orch/domain-kit';
 import { CommandServer } from '@orch/messaging';
 import { testLogger } from '@orch/messaging/testing';
 import { testNatsUrl } from '@orch/testing';
+import { FakeResources } from '../testing/fake-resources';
 import { startTestGateway, type TestGateway } from '../testing/gateway-test-kit';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -94,6 +95,7 @@ describe('orchestration routes against CommandServers on NATS', () => {
   let nc: NatsConnection;
   let coordination: CommandServer;
   let distribution: CommandServer;
+  let resources: FakeResources;
   const services = new FakeServices();
   let operatorKey: string;
   let viewerKey: string;
@@ -106,6 +108,8 @@ describe('orchestration routes against CommandServers on NATS', () => {
     coordination = new CommandServer(nc, gw.naming, 'coordination', testLogger());
     distribution = new CommandServer(nc, gw.naming, 'distribution', testLogger());
     services.serve(coordination, distribution);
+    resources = new FakeResources(nc, gw.naming);
+    resources.pools.set('gpu', FakeResources.view({ poolId: 'gpu', kind: 'quantity', capacity: 4 }));
     await nc.flush();
     const key = async (payload: Record<string, unknown>) =>
       (
@@ -119,6 +123,7 @@ describe('orchestration routes against CommandServers on NATS', () => {
   afterAll(async () => {
     await coordination.close();
     await distribution.close();
+    await resources.close();
     await nc.close();
     await gw.close();
   });
@@ -230,6 +235,103 @@ describe('orchestration routes against CommandServers on NATS', () => {
         path: 'body',
         message: expect.stringMatching(/^line 1: /) as unknown as string,
       });
+    });
+
+    it('answers 400 naming each malformed claim, without asking anyone', async () => {
+      const before = services.calls.get('StartSession')?.length ?? 0;
+      const pools = resources.count('ListPools');
+      const res = await call('POST', '/api/orchestration/sessions', operatorKey, {
+        goal: 'g',
+        tasks: [
+          { id: 'a', type: 'code', claims: [{ pool: 'gpu', amount: 1 }] },
+          {
+            id: 'b',
+            type: 'code',
+            claims: [
+              { pool: 'gpu', amount: 0 },
+              { lock: 'repo:acme//api' },
+              { lock: 'repo:acme', mode: 'sometimes' },
+              { pool: 'gpu', amount: 1, lock: 'repo:acme' },
+            ],
+          },
+        ],
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toMatch(PROBLEM);
+      const errors = res.json<{ errors: { path: string; message: string }[] }>().errors;
+      expect(errors.map((e) => e.path)).toEqual([
+        'tasks[1].claims[0].amount',
+        'tasks[1].claims[1].lock',
+        'tasks[1].claims[2].mode',
+        'tasks[1].claims[3]',
+      ]);
+      expect(errors[1]?.message).toBe(
+        '"repo:acme//api" has an empty segment (two separators in a row after "acme")',
+      );
+      expect(services.calls.get('StartSession')?.length ?? 0).toBe(before);
+      expect(resources.count('ListPools')).toBe(pools);
+    });
+
+    it('answers 400 naming a claim on a pool that does not exist or could never serve it', async () => {
+      const before = services.calls.get('StartSession')?.length ?? 0;
+      const res = await call('POST', '/api/orchestration/sessions', operatorKey, {
+        goal: 'g',
+        tasks: [
+          { id: 'a', type: 'code', claims: [{ lock: 'repo:acme/api:src/**' }] },
+          { id: 'b', type: 'code', claims: [{ pool: 'gpu', amount: 2 }] },
+          {
+            id: 'c',
+            type: 'code',
+            claims: [
+              { pool: 'gpu', amount: 1 },
+              { pool: 'tpu', amount: 1 },
+            ],
+          },
+          { id: 'd', type: 'code', claims: [{ pool: 'gpu', amount: 5 }] },
+        ],
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json<{ errors: unknown[] }>().errors).toEqual([
+        { path: 'tasks[2].claims[1].pool', message: 'unknown pool "tpu" (defined pools: gpu)' },
+        {
+          path: 'tasks[3].claims[0].amount',
+          message: '5 units is more than pool "gpu" can ever give (capacity 4)',
+        },
+      ]);
+      expect(services.calls.get('StartSession')?.length ?? 0).toBe(before);
+    });
+
+    it('does not ask resources when no task claims a pool', async () => {
+      const pools = resources.count('ListPools');
+      const res = await call('POST', '/api/orchestration/sessions', operatorKey, {
+        goal: 'g',
+        tasks: [{ id: 'a', type: 'code', claims: [{ lock: 'repo:acme', mode: 'shared' }] }],
+      });
+      expect(res.statusCode).toBe(201);
+      expect(resources.count('ListPools')).toBe(pools);
+      expect(services.last<StartSession>('StartSession')?.tasks[0]?.claims).toEqual([
+        { lock: 'repo:acme', mode: 'shared' },
+      ]);
+    });
+
+    it('answers 503 and starts nothing when resources cannot check the pools', async () => {
+      await resources.close();
+      try {
+        const before = services.calls.get('StartSession')?.length ?? 0;
+        const res = await call('POST', '/api/orchestration/sessions', operatorKey, { goal: 'g', tasks });
+        expect(res.statusCode).toBe(503);
+        expect(res.headers['content-type']).toMatch(PROBLEM);
+        expect(res.headers['retry-after']).toBe('1');
+        expect(res.json<{ detail: string }>().detail).toBe(
+          'the resources service did not answer, so the pools the tasks claim could not be checked; nothing was started - retry later',
+        );
+        expect(services.calls.get('StartSession')?.length ?? 0).toBe(before);
+      } finally {
+        const pools = resources.pools;
+        resources = new FakeResources(nc, gw.naming);
+        for (const [id, view] of pools) resources.pools.set(id, view);
+        await nc.flush();
+      }
     });
 
     it('is refused to a viewer', async () => {

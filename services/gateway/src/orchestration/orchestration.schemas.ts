@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ClaimsSchema } from '../resources/claims.schemas';
 import { WorkflowTaskInputSchema } from '../workflows/workflows.schemas';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -8,18 +9,14 @@ export const PATTERNS = ['solo', 'pair', 'hierarchical', 'swarm', 'auto'] as con
 export const STRATEGIES = ['round_robin', 'least_loaded', 'capability_match', 'weighted'] as const;
 export const SESSION_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
 
-/** A claim on a pool (`{pool, amount}`) or a lock (`{lock, mode}`); carried for resources. */
-const ClaimSchema = z.union([
-  z.strictObject({ pool: text(200), amount: z.number().positive().max(1e12) }),
-  z.strictObject({ lock: text(1000), mode: z.enum(['exclusive', 'shared']).default('exclusive') }),
-]);
-
 /** A session task (API.md): the workflow task plus claims and `allowFailure`. */
 export const SessionTaskInputSchema = WorkflowTaskInputSchema.extend({
   input: jsonObject.optional(),
   timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
-  claims: z.array(ClaimSchema).max(64).optional(),
+  claims: ClaimsSchema.optional().describe(
+    'Pools and locks the task needs, granted all-or-nothing when it is assigned: {pool, amount, reservation?} or {lock, mode?}',
+  ),
   allowFailure: z.boolean().optional(),
 });
 export type SessionTaskInput = z.output<typeof SessionTaskInputSchema>;

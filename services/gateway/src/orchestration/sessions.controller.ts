@@ -45,6 +45,7 @@ import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.interceptor';
 import { isValidIdempotencyKey } from '../idempotency/request-hash';
 import { ApiProblems, openApiSchema } from '../openapi/openapi';
 import { PreconditionFailedError } from '../problem/errors';
+import { PoolClaimsCheck } from '../resources/pool-claims';
 import { ZodPipe } from '../validation/zod.pipe';
 import { fromValue, toApiJson, toTaskSpec, toValue } from './orchestration.mapping';
 import {
@@ -99,8 +100,15 @@ const contextJson = (entry: ContextEntry): z.output<typeof ContextResponseSchema
 @ApiBearerAuth()
 @Controller('api/orchestration/sessions')
 export class SessionsController {
-  constructor(@Inject(CommandSender) private readonly commands: CommandSender) {}
+  constructor(
+    @Inject(CommandSender) private readonly commands: CommandSender,
+    @Inject(PoolClaimsCheck) private readonly poolClaims: PoolClaimsCheck,
+  ) {}
 
+  /**
+   * Task claims are checked at the edge: their shape by the body schema, the pools they name
+   * against the resources service (400 naming the claim; 503 when it cannot be asked).
+   */
   @Post()
   @HttpCode(201)
   @Allow('admin', 'operator')
@@ -115,6 +123,7 @@ export class SessionsController {
     @Req() req: FastifyRequest,
     @Headers(IDEMPOTENCY_HEADER) idempotencyKey?: string,
   ): Promise<z.output<typeof SessionStartedResponseSchema>> {
+    await this.poolClaims.check(body.tasks ?? [], req, principal);
     const retryable = idempotencyKey !== undefined && isValidIdempotencyKey(idempotencyKey);
     const sessionId = retryable ? derivedUuid(principal.id, idempotencyKey, 'session') : randomUUID();
     const started = await this.commands.send<SessionStart>(

@@ -65,15 +65,19 @@ export class AgentKeyNotIssuedError extends Error {
   }
 }
 
-/** A dependency the request needs (PostgreSQL for key lookups) is unreachable. Answered 503. */
+/**
+ * A dependency the request needs (PostgreSQL for key lookups, a service whose answer a check
+ * needs) is unreachable. Answered 503 with Retry-After.
+ */
 export class DependencyUnavailableError extends Error {
   override readonly name = 'DependencyUnavailableError';
   readonly code = 'unavailable';
   constructor(
     readonly dependency: string,
-    options?: { cause?: unknown },
+    /** `detail` replaces the generic message, to say what could not be done. */
+    options?: { cause?: unknown; detail?: string },
   ) {
-    super(`${dependency} is unavailable; retry later`, options);
+    super(options?.detail ?? `${dependency} is unavailable; retry later`, options);
   }
 }
 
