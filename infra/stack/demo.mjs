@@ -7,6 +7,10 @@ import { parse } from 'yaml';
 
 const FLEET_SIZE = 9; // agents in infra/stack/demo-fleet.yaml
 const WORKFLOW = new URL('../../examples/workflows/feature.yaml', import.meta.url);
+const DEMO_POOLS = [
+  { id: 'anthropic-rpm', kind: 'rate', capacity: 600, window: '1m', scope: 'provider:anthropic' },
+  { id: 'demo-budget', kind: 'budget', capacity: 25, unit: 'usd', window: '1d', scope: 'global' },
+];
 
 async function call(base, key, method, path, body, contentType = 'application/json') {
   const res = await fetch(base + path, {
@@ -99,6 +103,17 @@ export async function runDemo({ base, adminKey, log }) {
       `critical path ${analysis.criticalPath.join(' -> ')}, parallelism ${analysis.parallelism}`,
   );
 
+  // What the fleet shares: a provider rate limit and a budget. The workflow's tasks also claim
+  // locks on the paths they edit, so the two that touch src/auth never run at once.
+  for (const pool of DEMO_POOLS) {
+    await call(base, adminKey, 'POST', '/api/resources/pools', pool).catch((err) => {
+      if (!String(err.message).includes('-> 409')) throw err; // defined by an earlier run
+    });
+  }
+  log(
+    `demo: pools ${DEMO_POOLS.map((p) => `${p.id} (${p.kind} ${p.capacity}${p.window ? `/${p.window}` : ''}, ${p.scope})`).join(', ')}`,
+  );
+
   const started = await call(base, adminKey, 'POST', '/api/orchestration/sessions', yaml, 'application/yaml');
   const roles = Object.entries(started.roles)
     .map(([role, id]) => `${role.replace(/AgentId$/, '')}=${who(id)}`)
@@ -126,6 +141,9 @@ export async function runDemo({ base, adminKey, log }) {
       `${key(d)} done by ${who(d.agentId)}${d.output?.verdict ? `: ${d.output.verdict.replace('_', ' ')}` : ''}`,
     TaskFailed: (d) => `${key(d)} failed on ${who(d.agentId)}: ${d.error}`,
     TaskRetryScheduled: (d) => `${key(d)} retried in ${d.delayMs} ms`,
+    TaskWaiting: (d) => `${key(d)} waits for ${d.waitingFor}: ${d.reason}`,
+    TaskResumed: (d) => `${key(d)} resumed (${d.reason})`,
+    TaskPreempted: (d) => `${key(d)} preempted: ${d.reason}`,
     TaskReopened: (d) => `${key(d)} reopened for round ${d.round}`,
     WorkflowCompleted: () => 'session completed',
     WorkflowFailed: (d) => `session failed: ${d.reason}`,
@@ -156,6 +174,18 @@ export async function runDemo({ base, adminKey, log }) {
   );
   if (session.status !== 'completed')
     throw new Error(`the demo session ended ${session.status}: ${session.reason}`);
+  const { items: pools } = await call(base, adminKey, 'GET', '/api/resources/pools');
+  log(
+    `demo: pools now: ` +
+      pools
+        .filter((p) => DEMO_POOLS.some((d) => d.id === p.id))
+        .map((p) =>
+          p.kind === 'budget'
+            ? `${p.id} ${p.spent.toFixed(4)} of ${p.capacity} ${p.unit} spent`
+            : `${p.id} ${Math.floor(p.available)} of ${p.capacity} available`,
+        )
+        .join(', '),
+  );
   log(
     'demo: more workflows to try: examples/workflows/*.yaml (POST them with Content-Type: application/yaml)',
   );

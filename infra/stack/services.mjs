@@ -12,6 +12,16 @@ export const services = [
     ready: (env) => `http://127.0.0.1:${env.DISTRIBUTION_OPS_PORT}/health/ready`,
   },
   {
+    name: 'resources',
+    entry: 'services/resources/dist/main.js',
+    ready: (env) => `http://127.0.0.1:${env.RESOURCES_OPS_PORT}/health/ready`,
+  },
+  {
+    name: 'conflicts',
+    entry: 'services/conflicts/dist/main.js',
+    ready: (env) => `http://127.0.0.1:${env.CONFLICTS_OPS_PORT}/health/ready`,
+  },
+  {
     name: 'gateway',
     entry: 'services/gateway/dist/main.js',
     ready: (env) => `http://127.0.0.1:${env.GATEWAY_PORT}/health/ready`,
@@ -32,4 +42,6 @@ export const defaultPorts = {
   GATEWAY_PORT: '8080',
   COORDINATION_OPS_PORT: '9101',
   DISTRIBUTION_OPS_PORT: '9102',
+  RESOURCES_OPS_PORT: '9103',
+  CONFLICTS_OPS_PORT: '9104',
 };

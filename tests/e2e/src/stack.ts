@@ -11,7 +11,17 @@ import {
   loadConfig as distributionConfig,
   type DistributionService,
 } from '@orch/distribution-service';
+import {
+  startConflicts,
+  loadConfig as conflictsConfig,
+  type ConflictsService,
+} from '@orch/conflicts-service';
 import { createGatewayApp, loadConfig as gatewayConfig } from '@orch/gateway';
+import {
+  startResources,
+  loadConfig as resourcesConfig,
+  type ResourcesService,
+} from '@orch/resources-service';
 import { naming } from '@orch/messaging';
 import { deleteStreams, testLogger } from '@orch/messaging/testing';
 import { initTelemetry } from '@orch/observability';
@@ -35,6 +45,8 @@ export interface TestStack {
   readonly coordinations: readonly CoordinationService[];
   /** Every distribution replica, the first one included. */
   readonly distributions: readonly DistributionService[];
+  readonly resources: ResourcesService;
+  readonly conflicts: ConflictsService;
   /** fetch against the gateway with a key. */
   call(
     key: string,
@@ -61,6 +73,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const coordinationSchema = uniqueName('e2e_coord');
   const distributionSchema = uniqueName('e2e_dist');
   const gatewaySchema = uniqueName('e2e_gw');
+  const resourcesSchema = uniqueName('e2e_res');
+  const conflictsSchema = uniqueName('e2e_conf');
   const adminKey = `orch_e2e_${uniqueName('admin')}`;
   // Registered once for the process; both services' spans reach these processors.
   const telemetry = initTelemetry({
@@ -102,6 +116,32 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       await startDistribution(distributionConfig(distributionEnv), { logger: testLogger() }),
     );
   }
+  const shared = {
+    DATABASE_URL: testDatabaseUrl(),
+    NATS_URL: testNatsUrl(),
+    ORCH_NAMESPACE: namespace,
+    EVENTSTORE_SCHEMA: eventStoreSchema,
+  };
+  const resources = await startResources(
+    resourcesConfig({
+      ...shared,
+      RESOURCES_SCHEMA: resourcesSchema,
+      RESOURCES_OPS_PORT: '0',
+      RESOURCES_OPS_HOST: '127.0.0.1',
+      // Waiters age quickly, so starvation-free ordering shows within a test.
+      ALLOCATOR_TICK_MAX_MS: '500',
+    }),
+    { logger: testLogger() },
+  );
+  const conflicts = await startConflicts(
+    conflictsConfig({
+      ...shared,
+      CONFLICTS_SCHEMA: conflictsSchema,
+      CONFLICTS_OPS_PORT: '0',
+      CONFLICTS_OPS_HOST: '127.0.0.1',
+    }),
+    { logger: testLogger() },
+  );
   const [coordination, distribution] = [coordinations[0], distributions[0]];
   if (!coordination || !distribution)
     throw new RangeError('a stack needs at least one replica of each service');
@@ -130,6 +170,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     distribution,
     coordinations,
     distributions,
+    resources,
+    conflicts,
     call: (key, method, path, body, headers = {}) =>
       fetch(baseUrl + path, {
         method,
@@ -143,14 +185,21 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     async close() {
       await closeListener(gateway.getHttpServer());
       await gateway.close();
-      for (const service of [...coordinations, ...distributions]) await service.close();
+      for (const service of [...coordinations, ...distributions, resources, conflicts]) await service.close();
       await telemetry.shutdown();
       const nc = await connect({ servers: testNatsUrl() });
       await deleteStreams(nc, naming(namespace));
       await nc.close();
       const pg = new Client({ connectionString: testDatabaseUrl() });
       await pg.connect();
-      for (const schema of [eventStoreSchema, coordinationSchema, distributionSchema, gatewaySchema]) {
+      for (const schema of [
+        eventStoreSchema,
+        coordinationSchema,
+        distributionSchema,
+        gatewaySchema,
+        resourcesSchema,
+        conflictsSchema,
+      ]) {
         await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
       await pg.end();
