@@ -22,6 +22,11 @@ export const services = [
     ready: (env) => `http://127.0.0.1:${env.CONFLICTS_OPS_PORT}/health/ready`,
   },
   {
+    name: 'analytics',
+    entry: 'services/analytics/dist/main.js',
+    ready: (env) => `http://127.0.0.1:${env.ANALYTICS_OPS_PORT}/health/ready`,
+  },
+  {
     name: 'gateway',
     entry: 'services/gateway/dist/main.js',
     ready: (env) => `http://127.0.0.1:${env.GATEWAY_PORT}/health/ready`,
@@ -44,4 +49,5 @@ export const defaultPorts = {
   DISTRIBUTION_OPS_PORT: '9102',
   RESOURCES_OPS_PORT: '9103',
   CONFLICTS_OPS_PORT: '9104',
+  ANALYTICS_OPS_PORT: '9105',
 };

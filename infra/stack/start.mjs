@@ -141,7 +141,7 @@ ${color('1', 'The orchestrator is running.')}
   API            ${base}/api
   OpenAPI        ${base}/api/docs
   live events    curl -N -H "Authorization: Bearer $ORCH_ADMIN_KEY" ${base}/api/events/stream
-  health         ${base}/health/ready   (coordination :${env.COORDINATION_OPS_PORT}, distribution :${env.DISTRIBUTION_OPS_PORT}, resources :${env.RESOURCES_OPS_PORT}, conflicts :${env.CONFLICTS_OPS_PORT} /health/ready)
+  health         ${base}/health/ready   (coordination :${env.COORDINATION_OPS_PORT}, distribution :${env.DISTRIBUTION_OPS_PORT}, resources :${env.RESOURCES_OPS_PORT}, conflicts :${env.CONFLICTS_OPS_PORT}, analytics :${env.ANALYTICS_OPS_PORT} /health/ready)
   metrics        ${base}/metrics        (same ports, /metrics)
   admin key      ${env.ORCH_ADMIN_KEY}
                  (dev key, kept in .orch/admin-key; set ORCH_ADMIN_KEY to choose your own)

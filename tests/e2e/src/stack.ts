@@ -16,6 +16,11 @@ import {
   loadConfig as conflictsConfig,
   type ConflictsService,
 } from '@orch/conflicts-service';
+import {
+  startAnalytics,
+  loadConfig as analyticsConfig,
+  type AnalyticsService,
+} from '@orch/analytics-service';
 import { createGatewayApp, loadConfig as gatewayConfig } from '@orch/gateway';
 import {
   startResources,
@@ -47,6 +52,7 @@ export interface TestStack {
   readonly distributions: readonly DistributionService[];
   readonly resources: ResourcesService;
   readonly conflicts: ConflictsService;
+  readonly analytics: AnalyticsService;
   /** fetch against the gateway with a key. */
   call(
     key: string,
@@ -75,6 +81,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const gatewaySchema = uniqueName('e2e_gw');
   const resourcesSchema = uniqueName('e2e_res');
   const conflictsSchema = uniqueName('e2e_conf');
+  const analyticsSchema = uniqueName('e2e_an');
   const adminKey = `orch_e2e_${uniqueName('admin')}`;
   // Registered once for the process; both services' spans reach these processors.
   const telemetry = initTelemetry({
@@ -142,6 +149,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     }),
     { logger: testLogger() },
   );
+  const analytics = await startAnalytics(
+    analyticsConfig({
+      ...shared,
+      ANALYTICS_SCHEMA: analyticsSchema,
+      ANALYTICS_OPS_PORT: '0',
+      ANALYTICS_OPS_HOST: '127.0.0.1',
+      ANALYTICS_CHECKPOINT_INTERVAL_MS: '500',
+    }),
+    { logger: testLogger() },
+  );
   const [coordination, distribution] = [coordinations[0], distributions[0]];
   if (!coordination || !distribution)
     throw new RangeError('a stack needs at least one replica of each service');
@@ -172,6 +189,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     distributions,
     resources,
     conflicts,
+    analytics,
     call: (key, method, path, body, headers = {}) =>
       fetch(baseUrl + path, {
         method,
@@ -185,7 +203,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     async close() {
       await closeListener(gateway.getHttpServer());
       await gateway.close();
-      for (const service of [...coordinations, ...distributions, resources, conflicts]) await service.close();
+      for (const service of [...coordinations, ...distributions, resources, conflicts, analytics])
+        await service.close();
       await telemetry.shutdown();
       const nc = await connect({ servers: testNatsUrl() });
       await deleteStreams(nc, naming(namespace));
@@ -199,6 +218,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         gatewaySchema,
         resourcesSchema,
         conflictsSchema,
+        analyticsSchema,
       ]) {
         await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
