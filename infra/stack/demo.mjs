@@ -76,6 +76,23 @@ async function waitForFleet(base, key, log) {
   }
 }
 
+const pct = (x) => (x == null ? 'n/a' : `${(x * 100).toFixed(0)}%`);
+const ms = (x) => (x == null ? 'n/a' : `${Math.round(x)} ms`);
+
+/** The session's figures once analytics has folded its end (it follows the log a moment behind). */
+async function sessionMetrics(base, key, sessionId) {
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${base}/api/analytics/metrics?sessionId=${sessionId}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const body = res.ok ? await res.json() : (await res.text(), undefined);
+    const session = body?.data?.session;
+    if (session && session.status !== 'running' && session.counts?.succeeded > 0) return session;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return undefined;
+}
+
 export async function runDemo({ base, adminKey, log }) {
   const fleet = await waitForFleet(base, adminKey, log);
   const names = new Map(fleet.map((a) => [a.id, a.name]));
@@ -185,6 +202,22 @@ export async function runDemo({ base, adminKey, log }) {
             : `${p.id} ${Math.floor(p.available)} of ${p.capacity} available`,
         )
         .join(', '),
+  );
+  // The session as analytics sees it, and whether today's deciders decide its history the same way.
+  const verify = await call(base, adminKey, 'POST', `/api/sessions/${started.sessionId}/replay/verify`);
+  log(
+    verify.divergences.length === 0
+      ? `demo: replay verify: no divergence (${verify.checked} decisions decided again)`
+      : `demo: replay verify: ${verify.divergences.length} divergences: ${verify.divergences[0].reason}`,
+  );
+  const metrics = await sessionMetrics(base, adminKey, started.sessionId);
+  if (metrics)
+    log(
+      `demo: analytics: success rate ${pct(metrics.successRate)}, queue wait p50 ${ms(metrics.queueWaitMs?.p50)} ` +
+        `p99 ${ms(metrics.queueWaitMs?.p99)}, run time p50 ${ms(metrics.runTimeMs?.p50)}, cost $${metrics.costUsd.toFixed(4)}`,
+    );
+  log(
+    `demo: replay it as a timeline:  node services/cli/dist/main.js replay ${started.sessionId} --key $(cat .orch/admin-key)`,
   );
   log(
     'demo: more workflows to try: examples/workflows/*.yaml (POST them with Content-Type: application/yaml)',
