@@ -1,19 +1,11 @@
-import { waitForPostgres } from '@orch/postgres';
-import type { Logger } from '@orch/observability';
-import { startService, type RunningService } from '@orch/service-kit';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { Pool } from 'pg';
+import { startPostgresService, type RunningService, type ServiceStartOptions } from '@orch/service-kit';
 import { AnalyticsModule } from './analytics.module';
 import type { AnalyticsConfig } from './config';
 import { SERVICE } from './tokens';
 
 export type AnalyticsService = RunningService;
 
-export interface StartOptions {
-  /** Extra span processors (tests collect spans with an in-memory exporter). */
-  readonly spanProcessors?: readonly SpanProcessor[];
-  readonly logger?: Logger;
-}
+export type StartOptions = ServiceStartOptions;
 
 /**
  * Starts the analytics service: health and metrics first, then PostgreSQL and NATS (waited for),
@@ -24,19 +16,14 @@ export async function startAnalytics(
   config: AnalyticsConfig,
   options: StartOptions = {},
 ): Promise<AnalyticsService> {
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
-  return startService({
+  return startPostgresService({
     name: SERVICE,
+    databaseUrl: config.DATABASE_URL,
     logLevel: config.LOG_LEVEL,
     opsPort: config.ANALYTICS_OPS_PORT,
     opsHost: config.ANALYTICS_OPS_HOST,
     ...options,
-    checks: { postgres: () => pool.query('SELECT 1') },
-    beforeStart: async (logger) => {
-      pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
-      await waitForPostgres(pool, { logger, what: config.DATABASE_URL.replace(/\/\/[^@]*@/, '//') });
-    },
-    module: ({ logger, metrics }) =>
+    module: ({ logger, metrics, pool }) =>
       AnalyticsModule.forRoot(
         {
           databaseUrl: config.DATABASE_URL,
@@ -54,6 +41,5 @@ export async function startAnalytics(
         logger,
         metrics,
       ),
-    release: () => pool.end(),
   });
 }

@@ -1,19 +1,11 @@
-import { waitForPostgres } from '@orch/postgres';
-import type { Logger } from '@orch/observability';
-import { startService, type RunningService } from '@orch/service-kit';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { Pool } from 'pg';
+import { startPostgresService, type RunningService, type ServiceStartOptions } from '@orch/service-kit';
 import type { ConflictsConfig } from './config';
 import { ConflictsModule } from './conflicts.module';
 import { SERVICE } from './tokens';
 
 export type ConflictsService = RunningService;
 
-export interface StartOptions {
-  /** Extra span processors (tests collect spans with an in-memory exporter). */
-  readonly spanProcessors?: readonly SpanProcessor[];
-  readonly logger?: Logger;
-}
+export type StartOptions = ServiceStartOptions;
 
 /**
  * Starts the conflicts service (the conflict desk): health and metrics first, then PostgreSQL and
@@ -24,19 +16,15 @@ export async function startConflicts(
   config: ConflictsConfig,
   options: StartOptions = {},
 ): Promise<ConflictsService> {
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
-  return startService({
+  return startPostgresService({
     name: SERVICE,
+    databaseUrl: config.DATABASE_URL,
+    poolMax: 4,
     logLevel: config.LOG_LEVEL,
     opsPort: config.CONFLICTS_OPS_PORT,
     opsHost: config.CONFLICTS_OPS_HOST,
     ...options,
-    checks: { postgres: () => pool.query('SELECT 1') },
-    beforeStart: async (logger) => {
-      pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
-      await waitForPostgres(pool, { logger, what: config.DATABASE_URL.replace(/\/\/[^@]*@/, '//') });
-    },
-    module: ({ logger, metrics }) =>
+    module: ({ logger, metrics, pool }) =>
       ConflictsModule.forRoot(
         {
           natsUrl: config.NATS_URL,
@@ -49,6 +37,5 @@ export async function startConflicts(
         logger,
         metrics,
       ),
-    release: () => pool.end(),
   });
 }

@@ -1,19 +1,11 @@
-import { waitForPostgres } from '@orch/postgres';
-import type { Logger } from '@orch/observability';
-import { startService, type RunningService } from '@orch/service-kit';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { Pool } from 'pg';
+import { startPostgresService, type RunningService, type ServiceStartOptions } from '@orch/service-kit';
 import type { CoordinationConfig } from './config';
 import { CoordinationModule } from './coordination.module';
 import { SERVICE } from './tokens';
 
 export type CoordinationService = RunningService;
 
-export interface StartOptions {
-  /** Extra span processors (tests collect spans with an in-memory exporter). */
-  readonly spanProcessors?: readonly SpanProcessor[];
-  readonly logger?: Logger;
-}
+export type StartOptions = ServiceStartOptions;
 
 /**
  * Starts the coordination service: health and metrics first, then PostgreSQL and NATS (waited
@@ -23,19 +15,14 @@ export async function startCoordination(
   config: CoordinationConfig,
   options: StartOptions = {},
 ): Promise<CoordinationService> {
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
-  return startService({
+  return startPostgresService({
     name: SERVICE,
+    databaseUrl: config.DATABASE_URL,
     logLevel: config.LOG_LEVEL,
     opsPort: config.COORDINATION_OPS_PORT,
     opsHost: config.COORDINATION_OPS_HOST,
     ...options,
-    checks: { postgres: () => pool.query('SELECT 1') },
-    beforeStart: async (logger) => {
-      pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
-      await waitForPostgres(pool, { logger, what: config.DATABASE_URL.replace(/\/\/[^@]*@/, '//') });
-    },
-    module: ({ logger, metrics }) =>
+    module: ({ logger, metrics, pool }) =>
       CoordinationModule.forRoot(
         {
           databaseUrl: config.DATABASE_URL,
@@ -51,6 +38,5 @@ export async function startCoordination(
         logger,
         metrics,
       ),
-    release: () => pool.end(),
   });
 }

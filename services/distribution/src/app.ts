@@ -1,19 +1,11 @@
-import { waitForPostgres } from '@orch/postgres';
-import type { Logger } from '@orch/observability';
-import { startService, type RunningService } from '@orch/service-kit';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { Pool } from 'pg';
+import { startPostgresService, type RunningService, type ServiceStartOptions } from '@orch/service-kit';
 import type { DistributionConfig } from './config';
 import { DistributionModule } from './distribution.module';
 import { SERVICE } from './tokens';
 
 export type DistributionService = RunningService;
 
-export interface StartOptions {
-  /** Extra span processors (tests collect spans with an in-memory exporter). */
-  readonly spanProcessors?: readonly SpanProcessor[];
-  readonly logger?: Logger;
-}
+export type StartOptions = ServiceStartOptions;
 
 /**
  * Starts the distribution service: health and metrics first, then PostgreSQL and NATS (waited
@@ -24,19 +16,14 @@ export async function startDistribution(
   config: DistributionConfig,
   options: StartOptions = {},
 ): Promise<DistributionService> {
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
-  return startService({
+  return startPostgresService({
     name: SERVICE,
+    databaseUrl: config.DATABASE_URL,
     logLevel: config.LOG_LEVEL,
     opsPort: config.DISTRIBUTION_OPS_PORT,
     opsHost: config.DISTRIBUTION_OPS_HOST,
     ...options,
-    checks: { postgres: () => pool.query('SELECT 1') },
-    beforeStart: async (logger) => {
-      pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
-      await waitForPostgres(pool, { logger, what: config.DATABASE_URL.replace(/\/\/[^@]*@/, '//') });
-    },
-    module: ({ logger, metrics }) =>
+    module: ({ logger, metrics, pool }) =>
       DistributionModule.forRoot(
         {
           natsUrl: config.NATS_URL,
@@ -59,6 +46,5 @@ export async function startDistribution(
         logger,
         metrics,
       ),
-    release: () => pool.end(),
   });
 }

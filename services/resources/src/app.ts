@@ -1,19 +1,11 @@
-import { waitForPostgres } from '@orch/postgres';
-import type { Logger } from '@orch/observability';
-import { startService, type RunningService } from '@orch/service-kit';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { Pool } from 'pg';
+import { startPostgresService, type RunningService, type ServiceStartOptions } from '@orch/service-kit';
 import type { ResourcesConfig } from './config';
 import { ResourcesModule } from './resources.module';
 import { SERVICE } from './tokens';
 
 export type ResourcesService = RunningService;
 
-export interface StartOptions {
-  /** Extra span processors (tests collect spans with an in-memory exporter). */
-  readonly spanProcessors?: readonly SpanProcessor[];
-  readonly logger?: Logger;
-}
+export type StartOptions = ServiceStartOptions;
 
 /**
  * Starts the resources service: health and metrics first, then PostgreSQL and NATS (waited for),
@@ -23,19 +15,14 @@ export async function startResources(
   config: ResourcesConfig,
   options: StartOptions = {},
 ): Promise<ResourcesService> {
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
-  return startService({
+  return startPostgresService({
     name: SERVICE,
+    databaseUrl: config.DATABASE_URL,
     logLevel: config.LOG_LEVEL,
     opsPort: config.RESOURCES_OPS_PORT,
     opsHost: config.RESOURCES_OPS_HOST,
     ...options,
-    checks: { postgres: () => pool.query('SELECT 1') },
-    beforeStart: async (logger) => {
-      pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
-      await waitForPostgres(pool, { logger, what: config.DATABASE_URL.replace(/\/\/[^@]*@/, '//') });
-    },
-    module: ({ logger, metrics }) =>
+    module: ({ logger, metrics, pool }) =>
       ResourcesModule.forRoot(
         {
           natsUrl: config.NATS_URL,
@@ -49,6 +36,5 @@ export async function startResources(
         logger,
         metrics,
       ),
-    release: () => pool.end(),
   });
 }

@@ -1,37 +1,21 @@
+import { baseServiceConfig, identifier, logLevel, opsPortFields, parseConfig } from '@orch/service-kit';
 import { z } from 'zod';
 
-const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/);
-
 const schema = z.object({
-  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/orchestrator'),
-  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
-  /** Prefix for subjects and streams; lets several installations share a NATS server. */
-  ORCH_NAMESPACE: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),
-  /** Schema of the shared event store. */
-  EVENTSTORE_SCHEMA: identifier.default('eventstore'),
+  ...baseServiceConfig,
   /** This service's own schema: relay checkpoint, consumer inbox. */
   RESOURCES_SCHEMA: identifier.default('resources'),
   /** Waiting time that raises a waiter's priority by one step, so nothing starves. */
   ALLOCATOR_AGING_STEP_MS: z.coerce.number().int().min(1).max(86_400_000).default(30_000),
   /** Longest pause between two looks at the waiters when no pool or clock edge is due. */
   ALLOCATOR_TICK_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
-  /** Port of the health and metrics endpoints. 0 picks a free port. */
-  RESOURCES_OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9103),
-  RESOURCES_OPS_HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...opsPortFields('RESOURCES', 9103),
+  LOG_LEVEL: logLevel,
 });
 
 export type ResourcesConfig = z.infer<typeof schema>;
 
 /** Reads the configuration from `env`, failing with every invalid variable named. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourcesConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid resources configuration: ${problems}`);
-  }
-  return parsed.data;
+  return parseConfig(schema, env, 'resources');
 }
