@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
+import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import {
   DefinePoolSchema,
   GetAllocationSchema,
@@ -10,6 +10,8 @@ import {
   TaskFailedSchema,
   TaskSucceededSchema,
   UpdatePoolSchema,
+  findEventType,
+  protoRegistry,
   type AllocationView,
   type MonitoringView,
   type PoolList,
@@ -167,5 +169,24 @@ describe('the resources service', () => {
     expect(view.actions).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'raise_pool', poolId: 'busy' })]),
     );
+  });
+
+  it('records every event exactly as the proto JSON mapping of its message', async () => {
+    // after the tests above the stream holds pools, grants, blocks, conflicts, releases and usage
+    const events = await r.events();
+    expect(new Set(events.map((e) => e.type)).size).toBeGreaterThanOrEqual(8);
+    for (const e of events) {
+      const info = findEventType(e.type);
+      expect(info).toBeDefined();
+      const wire = toJson(
+        info!.schema,
+        fromJson(info!.schema, e.data as JsonValue, { registry: protoRegistry }),
+        {
+          registry: protoRegistry,
+          alwaysEmitImplicit: true,
+        },
+      );
+      expect({ type: e.type, data: wire }).toEqual({ type: e.type, data: e.data });
+    }
   });
 });
