@@ -31,6 +31,18 @@ const benches: Record<string, { readonly description: string; load(): Bench }> =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     load: () => require('./gateway.bench') as Bench,
   },
+  resources: {
+    description:
+      'The allocator under contention (10,000 tasks, 100 pools, 1,000 locks over NATS): decisions/s, Allocate latency, queue wait, invariants, beside the raw floor',
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    load: () => require('./resources.bench') as Bench,
+  },
+  replay: {
+    description:
+      'Replay of a 100,000-event session (fold rate, ReplaySession/VerifySession over NATS) and the analytics rebuild, beside the raw read floor',
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    load: () => require('./replay.bench') as Bench,
+  },
 };
 
 async function main(): Promise<void> {
