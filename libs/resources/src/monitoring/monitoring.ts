@@ -59,7 +59,8 @@ export interface DemandForecast {
   readonly demand: number;
   readonly capacity: number;
   readonly horizonMs: number;
-  readonly method: 'moving-average';
+  /** 'moving-average' from this library; services may merge in others (`analytics:<model>`). */
+  readonly method: string;
   /** Samples the average rests on. */
   readonly samples: number;
 }

@@ -5,6 +5,7 @@ import {
   AllocationResultSchema,
   AllocationViewSchema,
   ConflictResolutionSchema,
+  GetPredictionsSchema,
   MonitoringViewSchema,
   PolicyViewSchema,
   PoolListSchema,
@@ -16,6 +17,7 @@ import {
   type Allocate,
   type AllocationResult,
   type AllocationView,
+  type AnalyticsDocument,
   type ConflictResolution,
   type DefinePool,
   type GetAllocation,
@@ -39,7 +41,13 @@ import {
   type UsageResult,
 } from '@orch/contracts';
 import { NotFoundError, ValidationError } from '@orch/domain-kit';
-import { CommandHandler, commandMetadata, type CommandContext } from '@orch/messaging';
+import {
+  CommandBus,
+  CommandHandler,
+  MESSAGING_LOGGER,
+  commandMetadata,
+  type CommandContext,
+} from '@orch/messaging';
 import {
   allocationIdOf,
   allocations,
@@ -51,12 +59,17 @@ import {
   waiters,
   type AllocatorEvent,
 } from '@orch/resources';
+import type { Logger } from 'pino';
 import { CLOCK, RESOURCES_OPTIONS, type Clock, type ResourcesModuleOptions } from '../tokens';
 import { AllocatorHost } from './allocator-host';
+import { forecastNote, horizonHoursOf, mergeDemand, poolSeriesOf, type PoolSeriesForecast } from './demand';
 import { toAllocationItem, toPoolView, toReservationView, toWaiterItem, ts } from './allocator.mapping';
 import { UsageHistory } from './usage-history';
 
 const HOUR_MS = 3_600_000;
+const GET_PREDICTIONS = commandInfo('analytics.GetPredictions');
+/** How long monitoring waits for analytics' forecasts before answering with the moving average. */
+const ANALYTICS_TIMEOUT_MS = 2_000;
 
 const dateOf = (t: Timestamp | undefined, path: string): Date => {
   if (!t) throw new ValidationError('invalid reservation', [{ path, message: 'is required' }]);
@@ -84,6 +97,8 @@ export class AllocatorHandlers {
     private readonly history: UsageHistory,
     @Inject(RESOURCES_OPTIONS) private readonly options: ResourcesModuleOptions,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly bus: CommandBus,
+    @Inject(MESSAGING_LOGGER) private readonly logger: Logger,
   ) {}
 
   // ---------------------------------------------------------------- pools and policies
@@ -324,19 +339,53 @@ export class AllocatorHandlers {
     });
   }
 
+  /**
+   * Usage, predicted demand and scaling actions. Demand comes from analytics' forecasts for the
+   * pools it forecasts and from the moving average of recent usage for the others, and for all of
+   * them when analytics does not answer in time (see ./demand).
+   */
   @CommandHandler(commandInfo('resources.GetMonitoring'))
-  async getMonitoring(m: GetMonitoring): Promise<MonitoringView> {
+  async getMonitoring(m: GetMonitoring, ctx: CommandContext): Promise<MonitoringView> {
+    const horizonMs = Number(m.horizonMs) || HOUR_MS;
+    const forecasts = await this.analyticsForecasts(horizonMs, ctx);
     const at = this.clock.now();
     const usage = poolUsage(this.host.state, at);
-    const horizonMs = Number(m.horizonMs) || HOUR_MS;
     const samples = this.history.samples(usage, at);
-    const demand = demandForecast(samples, horizonMs);
+    const demand = mergeDemand(usage, demandForecast(samples, horizonMs), forecasts, horizonMs);
+    const byPool = new Map(demand.map((d) => [d.poolId, d]));
+    const actions = scalingActions(usage, demand);
     return create(MonitoringViewSchema, {
       pools: usage.map(toPoolView),
-      demand: demand.map((f) => ({ ...f, horizonMs: BigInt(f.horizonMs) })),
-      actions: scalingActions(usage, demand).map((a) => ({ ...a })),
+      demand: demand.map((f) => ({
+        poolId: f.poolId,
+        demand: f.demand,
+        capacity: f.capacity,
+        horizonMs: BigInt(f.horizonMs),
+        method: f.method,
+        samples: f.samples,
+      })),
+      actions: actions.map((a) => ({ ...a, reason: a.reason + forecastNote(byPool.get(a.poolId)) })),
       at: ts(at.getTime()),
     });
+  }
+
+  /** analytics' pool forecasts for the horizon; none when analytics does not answer. */
+  private async analyticsForecasts(horizonMs: number, ctx: CommandContext): Promise<PoolSeriesForecast[]> {
+    const horizonHours = horizonHoursOf(horizonMs);
+    try {
+      const doc = await this.bus.request<AnalyticsDocument>(
+        GET_PREDICTIONS,
+        create(GetPredictionsSchema, { horizonHours }),
+        { correlationId: ctx.correlationId, causationId: ctx.commandId, timeoutMs: ANALYTICS_TIMEOUT_MS },
+      );
+      return poolSeriesOf(doc.body, horizonHours);
+    } catch (err) {
+      this.logger.debug(
+        { err, horizonHours },
+        'no demand forecasts from analytics; using the moving average',
+      );
+      return [];
+    }
   }
 
   private pool(poolId: string): PoolView {

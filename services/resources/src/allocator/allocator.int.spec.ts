@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import {
+  AnalyticsDocumentSchema,
   DefinePoolSchema,
   GetAllocationSchema,
   GetMonitoringSchema,
@@ -11,13 +12,17 @@ import {
   TaskSucceededSchema,
   UpdatePoolSchema,
   findEventType,
+  commandInfo,
   protoRegistry,
   type AllocationView,
+  type GetPredictions,
   type MonitoringView,
   type PoolList,
   type PoolView,
   type ReleaseResult,
 } from '@orch/contracts';
+import { CommandServer } from '@orch/messaging';
+import { testLogger } from '@orch/messaging/testing';
 import { eventually } from '@orch/testing';
 import { TestResources } from '../testing/harness';
 
@@ -169,6 +174,69 @@ describe('the resources service', () => {
     expect(view.actions).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'raise_pool', poolId: 'busy' })]),
     );
+    // no analytics service answers: demand is the moving average of recent usage
+    expect(view.demand.find((d) => d.poolId === 'busy')).toMatchObject({
+      method: 'moving-average',
+      demand: 2,
+    });
+  });
+
+  it("takes a pool's demand from analytics' forecast when analytics answers", async () => {
+    await pool('llm-rate', {
+      kind: 'rate',
+      capacity: 10,
+      windowMs: 60_000n,
+      scope: { kind: 'session', value: 'nobody' },
+    });
+    const asked: number[] = [];
+    const analytics = new CommandServer(r.nc, r.names, 'analytics', testLogger());
+    analytics.handle(commandInfo('analytics.GetPredictions'), async (m: GetPredictions) => {
+      asked.push(m.horizonHours);
+      return create(AnalyticsDocumentSchema, {
+        body: {
+          horizons: [
+            {
+              horizonHours: m.horizonHours,
+              origin: new Date().toISOString(),
+              series: [
+                {
+                  scope: 'pool',
+                  key: 'llm-rate',
+                  unit: 'tasks/hour',
+                  history: { hours: 72, meanPerHour: 500, last24Hours: 12_000 },
+                  model: { method: 'holt-winters', period: 24, params: {} },
+                  points: [{ mean: 600 }, { mean: 660 }],
+                  accuracy: { model: { mape: 11.5 } },
+                },
+              ],
+            },
+          ],
+        },
+        position: 1n,
+      });
+    });
+    try {
+      const view = await r.request<MonitoringView>(
+        'GetMonitoring',
+        create(GetMonitoringSchema, { horizonMs: 5_400_000n }),
+      );
+      expect(asked).toEqual([2]);
+      // 600 + 660 / 2 tasks over 1.5 h, one request each, per 1-minute window: 10.33 of 10 per minute
+      expect(view.demand.find((d) => d.poolId === 'llm-rate')).toMatchObject({
+        method: 'analytics:holt-winters',
+        samples: 72,
+        horizonMs: 5_400_000n,
+      });
+      expect(view.demand.find((d) => d.poolId === 'llm-rate')?.demand).toBeCloseTo(
+        (930 * 60_000) / 5_400_000,
+      );
+      const raise = view.actions.find((a) => a.kind === 'raise_pool' && a.poolId === 'llm-rate');
+      expect(raise?.reason).toContain('backtest MAPE 11.5%');
+      // pools analytics does not forecast keep the moving average
+      expect(view.demand.find((d) => d.poolId === 'busy')?.method).toBe('moving-average');
+    } finally {
+      await analytics.close();
+    }
   });
 
   it('records every event exactly as the proto JSON mapping of its message', async () => {

@@ -8,7 +8,7 @@ const MIN_SPACING_MS = 60_000;
 
 /**
  * Recent usage of every pool, sampled when monitoring is asked for (at most one sample a minute per
- * pool), for the moving-average demand that stands in until analytics forecasts demand. It lives in
+ * pool), for the moving-average demand used where analytics has no forecast (see ./demand). It lives in
  * memory and starts empty: the first answer after a start rests on the usage now.
  */
 @Injectable()
