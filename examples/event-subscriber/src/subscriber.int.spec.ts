@@ -74,7 +74,11 @@ describe('event-subscriber example', () => {
   });
 
   it('starts a new durable at a stream sequence, a time, or skips below a global position', async () => {
-    const [, second] = await publish(3, 10);
+    // A gap before #1011, so no message before it can share its stored millisecond: a start time
+    // then selects exactly from #1011 on.
+    await publish(1, 10);
+    await new Promise((r) => setTimeout(r, 50));
+    const [second] = await publish(2, 11);
 
     const bySeq = await runCollecting({ durable: 'by-seq', fromSequence: second!.seq, maxEvents: 2 });
     expect(bySeq.lines.map((l) => l.split(' ')[0])).toEqual(['#1011', '#1012']);
@@ -83,8 +87,8 @@ describe('event-subscriber example', () => {
     // Starts at the beginning of the stream but prints only from #1011 on.
     expect(byPosition.lines.map((l) => l.split(' ')[0])).toEqual(['#1011', '#1012']);
 
-    const stored = await (await js.streams.get(ns.eventsStream)).getMessage({ seq: second!.seq - 1 });
-    const fromTime = new Date(stored!.time.getTime() + 1).toISOString();
+    const stored = await (await js.streams.get(ns.eventsStream)).getMessage({ seq: second!.seq });
+    const fromTime = stored!.time.toISOString();
     const byTime = await runCollecting({ durable: 'by-time', fromTime, maxEvents: 2 });
     expect(byTime.lines.map((l) => l.split(' ')[0])).toEqual(['#1011', '#1012']);
   });
