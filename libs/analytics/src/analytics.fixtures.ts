@@ -108,6 +108,7 @@ export class EventLog {
         strategy: 'weighted',
         maxRounds: 3,
         submittedAt: iso(at),
+        conflictPolicy: '',
       },
       at,
     );

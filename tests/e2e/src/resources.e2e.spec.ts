@@ -244,6 +244,47 @@ describe('resources and conflicts end to end', () => {
     expect(highRun.start).toBeGreaterThanOrEqual(preempted!.occurredAt.getTime());
   });
 
+  it("lets a session's conflict policy preempt a holder of a pool that only queues", async () => {
+    await definePool({
+      id: 'gpu-queue-e2e',
+      kind: 'concurrency',
+      capacity: 1,
+      unit: 'gpus',
+      policy: 'queue',
+      defaultAmount: 0,
+    });
+    const low = await startSession([
+      {
+        id: 'low',
+        type: 'train',
+        capabilities: ['train'],
+        priority: 1,
+        claims: [{ pool: 'gpu-queue-e2e', amount: 1 }],
+      },
+    ]);
+    await until('the low-priority task to run', async () => {
+      const s = await session(low);
+      return s?.tasks.some((t) => t.status === 'assigned' || t.status === 'running') ? true : undefined;
+    });
+    const high = await startSession(
+      [
+        {
+          id: 'high',
+          type: 'render',
+          capabilities: ['render'],
+          priority: 9,
+          claims: [{ pool: 'gpu-queue-e2e', amount: 1 }],
+        },
+      ],
+      { conflictPolicy: 'preempt' },
+    );
+    const highDone = await finished(high);
+    expect(highDone.status).toBe('completed');
+    expect((await finished(low)).status).toBe('completed');
+    const preempted = (await log(low)).find((e) => e.type === 'TaskPreempted');
+    expect(preempted?.data).toMatchObject({ attempt: 1, byTaskId: highDone.tasks[0]!.taskId });
+  });
+
   it('never runs more than 3 tasks at once on a 3-slot pool', async () => {
     await definePool({ id: 'slots-e2e', kind: 'concurrency', capacity: 3, defaultAmount: 0 });
     const tasks = Array.from({ length: 10 }, (_, i) => ({

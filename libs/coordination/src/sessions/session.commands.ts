@@ -16,6 +16,11 @@ export interface SessionRequest {
   readonly strategy: string;
   /** 0 means the pattern's default. */
   readonly maxRounds: number;
+  /**
+   * Contention policy for the session's claims, one of SESSION_CONFLICT_POLICIES; empty keeps each
+   * pool's or lock namespace's (as is absent).
+   */
+  readonly conflictPolicy?: string;
 }
 
 /** What the fleet offers now, for validation. */

@@ -69,8 +69,9 @@ function requestKey(r: {
   budgetUsd: number;
   strategy: string;
   maxRounds: number;
+  conflictPolicy?: string | undefined;
 }): string {
-  const { goal, tasks, agentIds, budgetUsd, strategy, maxRounds } = r;
+  const { goal, tasks, agentIds, budgetUsd, strategy, maxRounds, conflictPolicy } = r;
   return canonicalJson({
     goal,
     tasks,
@@ -78,6 +79,8 @@ function requestKey(r: {
     budgetUsd,
     strategy: strategy || DEFAULT_STRATEGY,
     maxRounds,
+    // Events stored before the field existed have none: the same as no override.
+    conflictPolicy: conflictPolicy ?? '',
   });
 }
 
@@ -110,6 +113,7 @@ function start(c: StartSession, state: SessionState): SessionEvent[] {
         maxRounds: c.maxRounds,
         budgetUsd: c.budgetUsd,
         startedAt: rfc3339(c.at),
+        conflictPolicy: c.conflictPolicy ?? '',
       },
     },
   ];

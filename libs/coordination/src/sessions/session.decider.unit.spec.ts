@@ -42,6 +42,7 @@ const started = (
     maxRounds: 0,
     budgetUsd: 0,
     startedAt: stamp,
+    conflictPolicy: '',
     ...fields,
   },
 });
@@ -87,6 +88,23 @@ describe('starting a session', () => {
     given([started()])
       .when(start({ pattern: 'auto' }))
       .thenThrows(ConflictError));
+
+  it("records the session's conflict policy for its claims", () =>
+    given([])
+      .when(start({ conflictPolicy: 'preempt' }))
+      .then([started({ conflictPolicy: 'preempt' })]));
+
+  it('refuses a different conflict policy under the same id', () =>
+    given([started({ conflictPolicy: 'wait-die' })])
+      .when(start({ conflictPolicy: 'wound-wait' }))
+      .thenThrows(ConflictError, /different request/));
+
+  it('recognises a retry of a start recorded before sessions had a conflict policy', () => {
+    const { conflictPolicy: _, ...before } = (started() as Extract<SessionEvent, { type: 'SessionStarted' }>)
+      .data;
+    const legacy = { type: 'SessionStarted', data: before } as unknown as SessionEvent;
+    return given([legacy]).when(start()).then([]);
+  });
 
   it('starts a hierarchical session without tasks', () =>
     given([])
@@ -166,9 +184,18 @@ describe('session validation', () => {
         budgetUsd: -1,
         strategy: 'random',
         maxRounds: 21,
+        conflictPolicy: 'first-come',
       }),
     );
-    expect(paths).toEqual(['goal', 'pattern', 'agentIds[1]', 'budgetUsd', 'strategy', 'maxRounds']);
+    expect(paths).toEqual([
+      'goal',
+      'pattern',
+      'agentIds[1]',
+      'budgetUsd',
+      'strategy',
+      'maxRounds',
+      'conflictPolicy',
+    ]);
   });
 
   it('requires a goal', () => expect(problemsOf(start({ goal: '  ' })).paths).toEqual(['goal']));

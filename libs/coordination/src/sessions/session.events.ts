@@ -23,6 +23,11 @@ export interface SessionStarted {
     readonly maxRounds: number;
     readonly budgetUsd: number;
     readonly startedAt: string;
+    /**
+     * Contention policy for the session's claims (queue | preempt | wait-die | wound-wait | manual);
+     * empty keeps each pool's or lock namespace's. Absent (undefined) in events stored before it existed.
+     */
+    readonly conflictPolicy: string;
   };
 }
 

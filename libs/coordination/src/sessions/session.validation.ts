@@ -11,6 +11,8 @@ export const MAX_TASK_PRIORITY = 1_000;
 export const MAX_TASK_TIMEOUT_MS = 24 * 3_600_000;
 export const MAX_TASK_ATTEMPTS = 20;
 export const MAX_ROUNDS = 20;
+/** The contention policies a session may impose on its claims (the allocator's ConflictPolicy values). */
+export const SESSION_CONFLICT_POLICIES = ['queue', 'preempt', 'wait-die', 'wound-wait', 'manual'] as const;
 export const TASK_KEY = /^[A-Za-z0-9._:-]{1,100}$/;
 
 const problem = (path: string, message: string): FieldProblem => ({ path, message });
@@ -91,13 +93,18 @@ function settingsProblems(r: SessionRequest, fleet: FleetFacts): FieldProblem[] 
     problems.push(problem('strategy', `must be one of ${SELECTION_STRATEGIES.join(', ')}`));
   if (!Number.isInteger(r.maxRounds) || r.maxRounds < 0 || r.maxRounds > MAX_ROUNDS)
     problems.push(problem('maxRounds', `must be an integer from 0 to ${MAX_ROUNDS}`));
+  const conflictPolicy = r.conflictPolicy ?? '';
+  if (conflictPolicy !== '' && !(SESSION_CONFLICT_POLICIES as readonly string[]).includes(conflictPolicy))
+    problems.push(
+      problem('conflictPolicy', `must be empty or one of ${SESSION_CONFLICT_POLICIES.join(', ')}`),
+    );
   return problems;
 }
 
 /**
  * Throws a ValidationError naming every problem of a session request: the goal, the pattern, every
  * task field, the DAG (with the cycle's path in the details), capabilities nobody could ever offer,
- * the pool, the budget, the strategy and the rounds.
+ * the pool, the budget, the strategy, the rounds and the conflict policy.
  */
 export function assertValidSession(r: SessionRequest, fleet: FleetFacts): void {
   const tasks = tasksProblems(r, fleet);

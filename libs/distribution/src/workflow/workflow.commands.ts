@@ -36,6 +36,8 @@ export interface SubmitWorkflow {
   readonly strategy: string;
   /** 0 means the pattern's default. */
   readonly maxRounds: number;
+  /** The session's contention policy for its claims; empty (or absent) keeps each pool's or lock namespace's. */
+  readonly conflictPolicy?: string;
   readonly tasks: readonly TaskSpecData[];
   readonly policy: WorkflowPolicy;
   readonly at: Date;

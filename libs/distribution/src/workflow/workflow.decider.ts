@@ -97,6 +97,7 @@ function submit(c: SubmitWorkflow, state: WorkflowState): WorkflowEvent[] {
       strategy: c.strategy,
       maxRounds: c.maxRounds || DEFAULT_MAX_ROUNDS[p],
       submittedAt: rfc3339(c.at),
+      conflictPolicy: c.conflictPolicy ?? '',
     },
   });
   if (p === 'hierarchical') {

@@ -36,6 +36,7 @@ const submitted: WorkflowEvent = {
     strategy: 'weighted',
     maxRounds: 0,
     submittedAt: T0,
+    conflictPolicy: '',
   },
 };
 const taskSubmitted = (key: string, dependsOn: string[] = []): WorkflowEvent => ({
@@ -78,6 +79,22 @@ function assignedFork(): WorkflowRun {
 describe('an unsubmitted workflow', () => {
   it('is submitted with every task and the roots ready, in one decision', () =>
     history([]).when(submit(fork)).then(forkHistory));
+
+  it("keeps the session's conflict policy, and reads a submission recorded without one as none", () => {
+    const [event] = workflowDecider.decide(
+      submit(fork, { conflictPolicy: 'wound-wait' }),
+      workflowDecider.initialState(),
+    );
+    expect(event?.type === 'WorkflowSubmitted' && event.data.conflictPolicy).toBe('wound-wait');
+    const kept = workflowDecider.evolve(workflowDecider.initialState(), event!);
+    expect(kept.status !== 'unsubmitted' && kept.conflictPolicy).toBe('wound-wait');
+    const { conflictPolicy: _, ...before } = (
+      submitted as Extract<WorkflowEvent, { type: 'WorkflowSubmitted' }>
+    ).data;
+    const legacy = { type: 'WorkflowSubmitted', data: before } as unknown as WorkflowEvent;
+    const old = workflowDecider.evolve(workflowDecider.initialState(), legacy);
+    expect(old.status !== 'unsubmitted' && old.conflictPolicy).toBe('');
+  });
 
   it('fills the session defaults into each spec and keeps explicit values', () => {
     const [, first] = workflowDecider.decide(

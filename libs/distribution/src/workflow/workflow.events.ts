@@ -75,6 +75,11 @@ export type WorkflowSubmitted = Event<
     /** Resolved: the pattern's default when the session gave 0. */
     readonly maxRounds: number;
     readonly submittedAt: string;
+    /**
+     * The session's contention policy for its claims (sent with every allocation); empty keeps each
+     * pool's or lock namespace's. Absent in events stored before it existed: evolve reads that as ''.
+     */
+    readonly conflictPolicy: string;
   }
 >;
 

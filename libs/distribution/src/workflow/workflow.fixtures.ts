@@ -46,6 +46,7 @@ export const submit = (
   agentIds: [],
   strategy: 'weighted',
   maxRounds: 0,
+  conflictPolicy: '',
   tasks,
   policy,
   at: t0,

@@ -368,6 +368,8 @@ export function evolve(state: WorkflowState, event: WorkflowEvent): WorkflowStat
     if (state.status !== 'unsubmitted') return state;
     return {
       ...event.data,
+      // Stored before the field existed: no override.
+      conflictPolicy: (event.data.conflictPolicy as string | undefined) ?? '',
       status: 'running',
       updatedAt: event.data.submittedAt,
       endedAt: '',

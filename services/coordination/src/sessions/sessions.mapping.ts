@@ -33,6 +33,7 @@ export const toSessionRequest = (m: StartSession): SessionRequest => ({
   budgetUsd: m.budgetUsd,
   strategy: m.strategy,
   maxRounds: m.maxRounds,
+  conflictPolicy: m.conflictPolicy,
 });
 
 /** A google.protobuf.Value as JSON; undefined when absent or holding nothing. */

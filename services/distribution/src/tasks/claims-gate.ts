@@ -12,6 +12,7 @@ import {
   ClaimSchema,
   ReleaseSchema,
   commandInfo,
+  type Allocate,
   type AllocationResult,
 } from '@orch/contracts';
 import type { JsonObject, TaskState, Workflow } from '@orch/distribution';
@@ -41,6 +42,31 @@ export function toClaim(claim: JsonObject): MessageInitShape<typeof ClaimSchema>
     mode: text('mode'),
     reservation: text('reservation'),
   };
+}
+
+/**
+ * The allocator's request for an attempt's claims: the task's declared claims, its priority and age,
+ * the agent it is offered to, and the session's contention policy (empty keeps each pool's or lock
+ * namespace's).
+ */
+export function allocateRequest(
+  wf: Workflow,
+  task: TaskState,
+  attempt: number,
+  agent: OfferedAgent,
+): Allocate {
+  return create(AllocateSchema, {
+    taskId: task.taskId,
+    attempt,
+    sessionId: wf.sessionId,
+    priority: task.spec.priority,
+    claims: task.spec.claims.map(toClaim),
+    agent: { agentId: agent.agentId, provider: agent.provider, labels: { ...agent.labels } },
+    // The task's age, kept across attempts: wait-die and wound-wait favour older requests.
+    requestedAt: timestampFromDate(new Date(task.submittedAt)),
+    // Workflows submitted before sessions could choose one have none.
+    policy: (wf.conflictPolicy as string | undefined) ?? '',
+  });
 }
 
 /**
@@ -87,20 +113,9 @@ export class ClaimsGate implements OnModuleInit, OnApplicationBootstrap, BeforeA
 
   /** resources' decision on the attempt's claims; throws when resources could not be asked. */
   allocate(wf: Workflow, task: TaskState, attempt: number, agent: OfferedAgent): Promise<AllocationResult> {
-    return this.bus.request<AllocationResult>(
-      ALLOCATE,
-      create(AllocateSchema, {
-        taskId: task.taskId,
-        attempt,
-        sessionId: wf.sessionId,
-        priority: task.spec.priority,
-        claims: task.spec.claims.map(toClaim),
-        agent: { agentId: agent.agentId, provider: agent.provider, labels: { ...agent.labels } },
-        // The task's age, kept across attempts: wait-die and wound-wait favour older requests.
-        requestedAt: timestampFromDate(new Date(task.submittedAt)),
-      }),
-      { correlationId: wf.sessionId },
-    );
+    return this.bus.request<AllocationResult>(ALLOCATE, allocateRequest(wf, task, attempt, agent), {
+      correlationId: wf.sessionId,
+    });
   }
 
   /** Gives back what an attempt was granted (or withdraws its wait); logged when it cannot. */

@@ -77,6 +77,7 @@ export const toSubmitWorkflow = (e: SessionStarted, policy: WorkflowPolicy, at: 
   agentIds: [...e.agentIds],
   strategy: e.strategy,
   maxRounds: e.maxRounds,
+  conflictPolicy: e.conflictPolicy,
   tasks: e.tasks.map(toTaskSpecData),
   policy,
   at,

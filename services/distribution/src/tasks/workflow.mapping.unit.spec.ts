@@ -55,6 +55,7 @@ const started = create(SessionStartedSchema, {
   roles: { driverAgentId: 'a1', navigatorAgentId: 'a2' },
   strategy: 'weighted',
   startedAt: timestampFromDate(at),
+  conflictPolicy: 'preempt',
 });
 
 /** Plays commands, returning every event they produced and the state they lead to. */
@@ -200,7 +201,9 @@ describe('mapping to the wire', () => {
       sessionId,
       pattern: 'pair',
       roles: { driverAgentId: 'a1', soloAgentId: '' },
+      conflictPolicy: 'preempt',
     });
+    expect(pairEvents[0]).toMatchObject({ type: 'WorkflowSubmitted', data: { conflictPolicy: 'preempt' } });
     expect(submit.tasks[0]).toEqual({
       key: 'a',
       type: 'coder',

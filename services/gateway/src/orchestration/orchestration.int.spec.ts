@@ -161,6 +161,41 @@ describe('orchestration routes against CommandServers on NATS', () => {
       expect(sent.tasks[1]?.claims).toEqual([{ pool: 'gpu', amount: 1 }]);
     });
 
+    it("passes the session's conflict policy on, and none when absent", async () => {
+      const res = await call('POST', '/api/orchestration/sessions', operatorKey, {
+        goal: 'ship it',
+        tasks,
+        conflictPolicy: 'wound-wait',
+      });
+      expect(res.statusCode).toBe(201);
+      expect(services.last<StartSession>('StartSession')?.conflictPolicy).toBe('wound-wait');
+      await call('POST', '/api/orchestration/sessions', operatorKey, { goal: 'ship it', tasks });
+      expect(services.last<StartSession>('StartSession')?.conflictPolicy).toBe('');
+    });
+
+    it('answers 400 naming conflictPolicy for an unknown policy, in JSON and in YAML', async () => {
+      const before = services.calls.get('StartSession')?.length ?? 0;
+      const json = await call('POST', '/api/orchestration/sessions', operatorKey, {
+        goal: 'ship it',
+        tasks,
+        conflictPolicy: 'first-come',
+      });
+      const yaml = await call(
+        'POST',
+        '/api/orchestration/sessions',
+        operatorKey,
+        ['goal: ship it', 'conflictPolicy: shove', 'tasks:', '  - { id: a, type: code }'].join('\n'),
+        { 'content-type': 'application/yaml' },
+      );
+      for (const res of [json, yaml]) {
+        expect(res.statusCode).toBe(400);
+        expect(res.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual([
+          'conflictPolicy',
+        ]);
+      }
+      expect(services.calls.get('StartSession')?.length ?? 0).toBe(before);
+    });
+
     it('gives the same session id to a retry with the same Idempotency-Key', async () => {
       const headers = { 'idempotency-key': `start-${randomUUID()}` };
       const first = await call(

@@ -8,6 +8,7 @@ const jsonObject = z.record(z.string(), z.unknown());
 export const PATTERNS = ['solo', 'pair', 'hierarchical', 'swarm', 'auto'] as const;
 export const STRATEGIES = ['round_robin', 'least_loaded', 'capability_match', 'weighted'] as const;
 export const SESSION_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+export const CONFLICT_POLICIES = ['queue', 'preempt', 'wait-die', 'wound-wait', 'manual'] as const;
 
 /** A session task (API.md): the workflow task plus claims and `allowFailure`. */
 export const SessionTaskInputSchema = WorkflowTaskInputSchema.extend({
@@ -30,6 +31,10 @@ export const StartSessionBodySchema = z.strictObject({
   budget: z.number().min(0).max(1e9).optional().describe('USD'),
   strategy: z.enum(STRATEGIES).optional(),
   maxRounds: z.number().int().min(1).max(20).optional(),
+  conflictPolicy: z
+    .enum(CONFLICT_POLICIES)
+    .optional()
+    .describe("Contention policy for the session's claims; absent keeps each pool's or lock namespace's"),
 });
 export type StartSessionBody = z.output<typeof StartSessionBodySchema>;
 

@@ -137,6 +137,7 @@ export class SessionsController {
         budgetUsd: body.budget ?? 0,
         strategy: body.strategy ?? '',
         maxRounds: body.maxRounds ?? 0,
+        conflictPolicy: body.conflictPolicy ?? '',
       }),
       req,
       principal,
