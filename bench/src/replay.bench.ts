@@ -64,10 +64,10 @@ import {
 } from '@orch/contracts';
 import {
   agentDecider,
-  agentEventTypes,
+  toAgentEvent,
   agentStreamId,
   sessionDecider,
-  sessionEventTypes,
+  toSessionEvent,
   sessionStreamId,
   type AgentCommand,
   type AgentEvent,
@@ -89,7 +89,6 @@ import {
   type WorkflowPolicy,
   type WorkflowState,
 } from '@orch/distribution';
-import { eventReader } from '@orch/domain-kit';
 import {
   AggregateCache,
   PostgresEventStore,
@@ -216,9 +215,6 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 // ---------------------------------------------------------------- building the history
-
-const readAgentEvent = eventReader<AgentEvent>(agentEventTypes);
-const readSessionEvent = eventReader<SessionEvent>(sessionEventTypes);
 
 const strict =
   <E>(read: (type: string, data: unknown) => E | undefined) =>
@@ -414,12 +410,12 @@ class Writers {
     this.agents = new AggregateCache(coordination, {
       decider: agentDecider,
       toNewEvent: (e) => ({ type: e.type, data: e.data }),
-      fromRecorded: strict(readAgentEvent),
+      fromRecorded: strict(toAgentEvent),
     });
     this.sessions = new AggregateCache(coordination, {
       decider: sessionDecider,
       toNewEvent: (e) => ({ type: e.type, data: e.data }),
-      fromRecorded: strict(readSessionEvent),
+      fromRecorded: strict(toSessionEvent),
     });
     this.workflows = new AggregateCache(distribution, {
       decider: workflowDecider,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Decider } from '@orch/domain-kit';
+import { recordDecision, type Decider } from '@orch/domain-kit';
 import type { AppendResult, EventMetadataInput, EventStore, NewEvent, RecordedEvent } from './contract';
-import { recordDecision } from './decision-record';
 import { isWrongExpectedVersion } from './errors';
 
 export interface AggregateCacheOptions<C, E extends { readonly type: string }, S> {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Decider } from '@orch/domain-kit';
+import { recordDecision, type Decider } from '@orch/domain-kit';
 import type { Logger } from 'pino';
 import type { AppendResult, EventMetadataInput, EventStore, NewEvent, RecordedEvent } from './contract';
-import { recordDecision } from './decision-record';
 import { isWrongExpectedVersion } from './errors';
 
 /** When to read from, and write, snapshots of the folded state. */

@@ -16,4 +16,3 @@ export {
   type CachedExecution,
 } from './aggregate-cache';
 export { LogFollower, type CatchUp, type LogFollowerOptions } from './log-follower';
-export { readDecision, recordDecision } from './decision-record';

@@ -1,15 +1,4 @@
-/**
- * JSON with object keys sorted, so stored values (PostgreSQL jsonb reorders keys) and fresh ones
- * compare equal. The same function as libs/coordination's (not exported there).
- */
-export const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
+import { canonicalJson } from '@orch/domain-kit';
 
 /**
  * The first place two JSON values differ, as a path (`data.selection.candidates[0].score`,

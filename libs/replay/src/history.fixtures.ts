@@ -5,7 +5,7 @@
  * that decides commands with the real deciders and records what they emit.
  */
 import { rfc3339, type Decider } from '@orch/domain-kit';
-import { recordDecision } from './decision';
+import { recordDecision } from '@orch/domain-kit';
 import type { ReplayEvent } from './replay-event';
 
 export const T0 = new Date('2026-11-21T10:00:00.000Z');

@@ -1,17 +1,15 @@
 import {
+  toAgentEvent,
+  toSessionEvent,
   agentDecider,
-  agentEventTypes,
   contextDecider,
   sessionDecider,
-  sessionEventTypes,
-  type AgentEvent,
   type FleetFacts,
   type SessionContextUpdated,
-  type SessionEvent,
   type StartSession,
 } from '@orch/coordination';
 import { toWorkflowEvent, workflowDecider } from '@orch/distribution';
-import { eventReader, type Decider } from '@orch/domain-kit';
+import { eventReader, readDecision, type Decider } from '@orch/domain-kit';
 import {
   ALLOCATOR_STREAM,
   DEFAULT_ALLOCATOR_OPTIONS,
@@ -19,7 +17,6 @@ import {
   readAllocatorEvent,
   type AllocatorOptions,
 } from '@orch/resources';
-import { readDecision } from './decision';
 
 /**
  * How one kind of stream is folded and decided: the decider the service that owns the stream
@@ -99,9 +96,9 @@ function sessionCommand(recorded: unknown): unknown {
 }
 
 const readWorkflowEvent: Reader = toWorkflowEvent;
-const readSessionEvent: Reader = eventReader<SessionEvent>(sessionEventTypes);
+const readSessionEvent: Reader = toSessionEvent;
 const readContextEvent: Reader = eventReader<SessionContextUpdated>(['SessionContextUpdated']);
-const readAgentEvent: Reader = eventReader<AgentEvent>(agentEventTypes);
+const readAgentEvent: Reader = toAgentEvent;
 const readAllocator: Reader = readAllocatorEvent;
 
 /**

@@ -1,5 +1,5 @@
-import { canonicalJson, firstDifference } from './canonical';
-import { readDecision } from './decision';
+import { canonicalJson, readDecision } from '@orch/domain-kit';
+import { firstDifference } from './canonical';
 import { StreamFolds, type StreamFold } from './reading';
 import { correlationOf, opensDecision, type ReplayEvent } from './replay-event';
 import { defaultStreamKinds, type StreamKind } from './stream-kinds';

@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   ConflictError,
   IllegalStateError,
   NotFoundError,
@@ -10,7 +11,6 @@ import {
   type FieldProblem,
 } from '@orch/domain-kit';
 import { GENERIC_AGENT_TYPE, catalogueEntry, knownAgentTypes } from '../catalogue/catalogue';
-import { canonicalJson } from '../canonical-json';
 import type {
   AgentCommand,
   AssignTask,

@@ -1,3 +1,5 @@
+import { eventReader } from '@orch/domain-kit';
+
 /**
  * Agent events. `data` is exactly the protobuf JSON mapping of the proto message of the same name
  * (proto/orchestrator/coordination/v1/agents.proto), which is what the event store keeps; a test
@@ -139,3 +141,6 @@ export const agentEventTypes: readonly AgentEvent['type'][] = [
   'AgentBecameUnhealthy',
   'AgentRecovered',
 ];
+
+/** A stored or published event as an AgentEvent; undefined for other types. */
+export const toAgentEvent = eventReader<AgentEvent>(agentEventTypes);

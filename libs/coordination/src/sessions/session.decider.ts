@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   ConflictError,
   IllegalStateError,
   NotFoundError,
@@ -7,7 +8,6 @@ import {
   rfc3339,
   type Decider,
 } from '@orch/domain-kit';
-import { canonicalJson } from '../canonical-json';
 import { DEFAULT_STRATEGY } from '../selection/selection';
 import type {
   CancelSession,

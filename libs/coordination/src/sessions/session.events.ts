@@ -1,3 +1,4 @@
+import { eventReader } from '@orch/domain-kit';
 import type { JsonValue, Pattern, SessionRolesData, TaskSpecData } from '@orch/distribution';
 
 /**
@@ -69,6 +70,9 @@ export const sessionEventTypes: readonly SessionEvent['type'][] = [
   'SessionClosed',
   'SessionMessagePosted',
 ];
+
+/** A stored or published event as a SessionEvent; undefined for other types. */
+export const toSessionEvent = eventReader<SessionEvent>(sessionEventTypes);
 
 export interface SessionContextUpdated {
   readonly type: 'SessionContextUpdated';

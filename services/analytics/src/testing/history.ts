@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
   agentDecider,
-  agentEventTypes,
+  toAgentEvent,
   agentStreamId,
   sessionDecider,
-  sessionEventTypes,
+  toSessionEvent,
   sessionStreamId,
   type AgentCommand,
   type AgentEvent,
@@ -25,7 +25,6 @@ import {
   type WorkflowPolicy,
   type WorkflowState,
 } from '@orch/distribution';
-import { eventReader } from '@orch/domain-kit';
 import {
   AggregateCache,
   PostgresEventStore,
@@ -42,9 +41,6 @@ const POLICY: WorkflowPolicy = {
   retryMaxMs: 8_000,
   maxTasks: 1_000,
 };
-
-const readAgentEvent = eventReader<AgentEvent>(agentEventTypes);
-const readSessionEvent = eventReader<SessionEvent>(sessionEventTypes);
 
 const strict =
   <E>(read: (type: string, data: unknown) => E | undefined) =>
@@ -102,12 +98,12 @@ export class HistoryWriter {
     this.agents = new AggregateCache(coordination, {
       decider: agentDecider,
       toNewEvent: (e) => ({ type: e.type, data: e.data }),
-      fromRecorded: strict(readAgentEvent),
+      fromRecorded: strict(toAgentEvent),
     });
     this.sessions = new AggregateCache(coordination, {
       decider: sessionDecider,
       toNewEvent: (e) => ({ type: e.type, data: e.data }),
-      fromRecorded: strict(readSessionEvent),
+      fromRecorded: strict(toSessionEvent),
     });
     this.workflows = new AggregateCache(distribution, {
       decider: workflowDecider,

@@ -2,14 +2,11 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { AgentViewSchema, type AgentView, type RegisterAgent as RegisterAgentMessage } from '@orch/contracts';
 import {
-  agentEventTypes,
   type AgentDocument,
-  type AgentEvent,
   type CircuitState,
   type FleetAgent,
   type RegisterAgent,
 } from '@orch/coordination';
-import { eventReader } from '@orch/domain-kit';
 
 /** The proto command as the domain's RegisterAgent, stamped with the time it was accepted. */
 export const toRegisterAgent = (m: RegisterAgentMessage, at: Date): RegisterAgent => ({
@@ -67,6 +64,3 @@ export function toAgentView(doc: AgentDocument, live?: LiveAgent): AgentView {
     ...(lastHeartbeatAt ? { lastHeartbeatAt: timestampFromDate(lastHeartbeatAt) } : {}),
   });
 }
-
-/** A stored or published event as the domain's AgentEvent; undefined for other types. */
-export const toAgentEvent = eventReader<AgentEvent>(agentEventTypes);

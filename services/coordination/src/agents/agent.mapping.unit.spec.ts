@@ -1,3 +1,4 @@
+import { toAgentEvent } from '@orch/coordination';
 import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import {
   AgentDeregisteredSchema,
@@ -6,7 +7,7 @@ import {
   protoRegistry,
 } from '@orch/contracts';
 import { agentDecider, projectAgent, type AgentProfile } from '@orch/coordination';
-import { toAgentEvent, toAgentView, toRegisterAgent } from './agent.mapping';
+import { toAgentView, toRegisterAgent } from './agent.mapping';
 
 const at = new Date('2026-11-21T10:00:00.000Z');
 const message = create(RegisterAgentSchema, {

@@ -1,9 +1,9 @@
+import { toAgentEvent } from '@orch/coordination';
 import { Inject, Injectable } from '@nestjs/common';
 import { agentProjectionEvents, projectAgent } from '@orch/coordination';
 import { applyOnce, EventHandler, type DecodedEvent } from '@orch/messaging';
 import { DataSource } from 'typeorm';
 import { COORDINATION_OPTIONS, type CoordinationModuleOptions } from '../tokens';
-import { toAgentEvent } from './agent.mapping';
 import { loadForUpdate, saveAgent, toDocument } from './agent.read-model';
 
 export const AGENTS_READ_MODEL = 'agents-read-model';

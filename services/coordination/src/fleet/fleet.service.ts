@@ -1,3 +1,4 @@
+import { toAgentEvent } from '@orch/coordination';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   FleetIndex,
@@ -21,7 +22,6 @@ import {
 } from '@orch/eventstore';
 import { MESSAGING_LOGGER } from '@orch/messaging';
 import type { Logger } from 'pino';
-import { toAgentEvent } from '../agents/agent.mapping';
 import { CLOCK, EVENT_STORE, type Clock } from '../tokens';
 import type { LogObserver } from './event-log.follower';
 
