@@ -7,12 +7,14 @@ import {
 } from '@nestjs/common';
 import {
   ALLOCATOR_STREAM,
+  DEFAULT_ALLOCATOR_OPTIONS,
   allocatorDecider,
   allocatorEventTypes,
   nextWakeAt,
   readAllocatorEvent,
   type AllocatorCommand,
   type AllocatorEvent,
+  type AllocatorOptions,
   type AllocatorState,
 } from '@orch/resources';
 import {
@@ -46,6 +48,8 @@ export type AllocatorExecution = CachedExecution<AllocatorEvent, AllocatorState>
  */
 @Injectable()
 export class AllocatorHost implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** The decider's options; queries that order waiters must use the same ones. */
+  readonly deciderOptions: AllocatorOptions;
   private readonly cache: AggregateCache<AllocatorCommand, AllocatorEvent, AllocatorState>;
   private readonly follower: LogFollower;
   private readonly listeners: ((events: readonly AllocatorEvent[]) => void)[] = [];
@@ -59,8 +63,9 @@ export class AllocatorHost implements OnModuleInit, OnApplicationBootstrap, Befo
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(MESSAGING_LOGGER) private readonly logger: Logger,
   ) {
+    this.deciderOptions = { ...DEFAULT_ALLOCATOR_OPTIONS, agingStepMs: options.agingStepMs };
     this.cache = new AggregateCache(store, {
-      decider: allocatorDecider({ agingStepMs: options.agingStepMs }),
+      decider: allocatorDecider(this.deciderOptions),
       toNewEvent: (e) => ({ type: e.type, data: e.data }),
       // Every replica's allocations and releases write to the one stream.
       maxRetries: 50,
@@ -140,7 +145,7 @@ export class AllocatorHost implements OnModuleInit, OnApplicationBootstrap, Befo
     if (this.stopped) return;
     const now = this.clock.now();
     const state = this.state;
-    const wake = nextWakeAt(state, now);
+    const wake = nextWakeAt(state, now, this.deciderOptions);
     const anyWaiting = state.waiters.size > 0;
     let due = wake ? wake.getTime() : Number.POSITIVE_INFINITY;
     if (anyWaiting) due = Math.min(due, now.getTime() + this.options.tickMaxMs);

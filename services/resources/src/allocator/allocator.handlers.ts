@@ -60,7 +60,7 @@ import {
   type AllocatorEvent,
 } from '@orch/resources';
 import type { Logger } from 'pino';
-import { CLOCK, RESOURCES_OPTIONS, type Clock, type ResourcesModuleOptions } from '../tokens';
+import { CLOCK, type Clock } from '../tokens';
 import { AllocatorHost } from './allocator-host';
 import { forecastNote, horizonHoursOf, mergeDemand, poolSeriesOf, type PoolSeriesForecast } from './demand';
 import { toAllocationItem, toPoolView, toReservationView, toWaiterItem, ts } from './allocator.mapping';
@@ -95,7 +95,6 @@ export class AllocatorHandlers {
   constructor(
     private readonly host: AllocatorHost,
     private readonly history: UsageHistory,
-    @Inject(RESOURCES_OPTIONS) private readonly options: ResourcesModuleOptions,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly bus: CommandBus,
     @Inject(MESSAGING_LOGGER) private readonly logger: Logger,
@@ -209,12 +208,9 @@ export class AllocatorHandlers {
         reason: refused.reason,
         ...(refused.retryAt ? { retryAt: ts(Date.parse(refused.retryAt)) } : {}),
       });
-    const waiter = waiters(
-      state,
-      at,
-      { taskId: m.taskId },
-      { agingStepMs: this.options.agingStepMs, retryAfterMs: 5_000 },
-    ).find((w) => w.allocationId === allocationId);
+    const waiter = waiters(state, at, { taskId: m.taskId }, this.host.deciderOptions).find(
+      (w) => w.allocationId === allocationId,
+    );
     if (waiter)
       return create(AllocationResultSchema, {
         allocationId,
@@ -303,7 +299,7 @@ export class AllocatorHandlers {
   async tick(m: Tick, ctx: CommandContext): Promise<TickResult> {
     const at = this.clock.now();
     const { events, state } = await this.host.execute({ type: 'Tick', at }, commandMetadata(ctx, m));
-    const wake = nextWakeAt(state, at, { agingStepMs: this.options.agingStepMs, retryAfterMs: 5_000 });
+    const wake = nextWakeAt(state, at, this.host.deciderOptions);
     return create(TickResultSchema, {
       granted: eventsOf(events, 'ResourcesAllocated').map((a) => a.allocationId),
       ...(wake ? { nextWakeAt: ts(wake.getTime()) } : {}),
@@ -332,10 +328,7 @@ export class AllocatorHandlers {
     const state = this.host.state;
     return create(AllocationViewSchema, {
       allocations: allocations(state, filter).map(toAllocationItem),
-      waiters: waiters(state, this.clock.now(), filter, {
-        agingStepMs: this.options.agingStepMs,
-        retryAfterMs: 5_000,
-      }).map(toWaiterItem),
+      waiters: waiters(state, this.clock.now(), filter, this.host.deciderOptions).map(toWaiterItem),
     });
   }
 
