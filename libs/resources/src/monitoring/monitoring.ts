@@ -1,6 +1,6 @@
 /**
  * Monitoring and demand (pure): utilization over time from samples of {@link poolUsage}, a
- * moving-average demand forecast (the fallback until analytics provides forecasts), and the scaling
+ * moving-average demand forecast (services/resources prefers analytics' forecasts when it has them), and the scaling
  * actions it implies, each with the numbers it rests on.
  */
 import type { PoolUsage } from '../allocator/queries';
